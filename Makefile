@@ -1,0 +1,56 @@
+# Secure messaging: two commands matter, `make up` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Development-only defaults; production injects real values (see README).
+export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
+export MONGODB_URL ?= mongodb://127.0.0.1:27017/
+export MESSAGING_JWT_SECRET ?= dev-only-secret-not-for-production-0123456789
+export MESSAGING_ENCRYPTION_KEYS ?= dev1:ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24tMzItYnl0ZXM=
+export MESSAGING_ENCRYPTION_ACTIVE_KEY ?= dev1
+export PYTHON := $(abspath $(PY))
+
+.PHONY: install infra up down logs test test-fast lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+infra: install
+	deploy/local/infra.sh up
+	$(PY) -m shared.topics
+
+up: infra
+	deploy/local/services.sh up
+
+down:
+	-deploy/local/services.sh down
+	deploy/local/infra.sh down
+
+logs:
+	deploy/local/services.sh logs
+
+test: infra
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/lint-imports
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: infra
+	$(PY) -m bench.run_all
+
+clean: down
+	rm -rf .local $(VENV)

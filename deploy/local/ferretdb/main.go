@@ -1,0 +1,40 @@
+// Command ferretdb-local runs FerretDB's embeddable server with its SQLite backend.
+//
+// The project builds FerretDB through this wrapper because a plain `go install` of
+// FerretDB's own command refuses to start without release metadata; the embedded
+// package also keeps telemetry switched off, which a practice requires.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI")
+	flag.Parse()
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Handler:   "sqlite",
+		SQLiteURL: *sqliteURL,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log.Printf("FerretDB (SQLite) listening on %s", *listen)
+	if err := f.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,1 @@
+"""Threads service: settings, threads, messages, read and archive state."""

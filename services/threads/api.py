@@ -1,0 +1,63 @@
+"""HTTP routes of the threads service; they map domain errors to HTTP and nothing more."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.threads import handlers
+from services.threads.deps import DepsDep
+from shared.auth import CurrentCaller, Role, require_role
+from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1")
+
+
+class ClientOut(BaseModel):
+    """A client as the directory shows them."""
+
+    client_id: str
+    first_name: str
+    last_name: str
+    active: bool
+
+
+class ClientPage(BaseModel):
+    """A page of clients."""
+
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+@router.get("/clients")
+async def search_clients(
+    caller: CurrentCaller,
+    deps: DepsDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> ClientPage:
+    """Clients of the caller's practice whose name matches `q`."""
+    require_role(caller, Role.PROVIDER, Role.ADMIN)
+    position = decode_cursor(cursor)
+    found = await handlers.search_clients(
+        caller.practice_id,
+        q,
+        after=position.get("k") if position else None,
+        limit=limit + 1,
+        clients=deps.clients,
+    )
+    page = found[:limit]
+    next_cursor = encode_cursor({"k": page[-1].sort_key}) if len(found) > limit else None
+    return ClientPage(
+        items=[
+            ClientOut(
+                client_id=c.client_id,
+                first_name=c.first_name,
+                last_name=c.last_name,
+                active=c.active,
+            )
+            for c in page
+        ],
+        next_cursor=next_cursor,
+    )

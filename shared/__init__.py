@@ -1,0 +1,1 @@
+"""Code every service shares: event contracts, topics, wiring, auth, crypto, observability."""

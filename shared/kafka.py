@@ -1,0 +1,188 @@
+"""Kafka wiring: the broker factory, the event publisher, consumer options and the DLQ."""
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy, BaseMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
+
+from shared import topics
+from shared.events.base import Event
+from shared.observability import correlation_id
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+# Failures of the infrastructure, not of the message: never dead-letter for these,
+# leave the offset uncommitted so the message is processed once things are back.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError, OSError)
+# Failures no retry can fix.
+POISON_ERRORS: tuple[type[BaseException], ...] = (
+    ValidationError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
+TRANSIENT_BACKOFF_SECONDS = 1.0
+
+
+def cloudevent_headers(event: Event, source: str) -> dict[str, str]:
+    """CloudEvents attributes as Kafka headers, so others route without parsing bodies."""
+    return {
+        "ce_specversion": "1.0",
+        "ce_id": str(event.event_id),
+        "ce_type": event.TYPE,
+        "ce_source": source,
+        "ce_time": event.occurred_at.isoformat(),
+        "content-type": "application/json",
+    }
+
+
+class EventPublisher:
+    """Publishes events to their topic, keyed, with CloudEvents headers."""
+
+    def __init__(self, broker: KafkaBroker, source: str) -> None:
+        self._broker = broker
+        self._source = source
+
+    async def publish(self, event: Event) -> None:
+        """Send one event and wait for the broker's acknowledgement from all replicas."""
+        headers = cloudevent_headers(event, self._source)
+        if cid := correlation_id.get():
+            headers["correlation_id"] = cid
+        await self._broker.publish(
+            event.model_dump(mode="json"),
+            topic=event.TOPIC,
+            key=event.key().encode(),
+            headers=headers,
+        )
+
+    async def publish_all(self, events: list[Event]) -> None:
+        """Send events concurrently; returns once every one is acknowledged."""
+        await asyncio.gather(*(self.publish(e) for e in events))
+
+
+def _error_summary(error: BaseException) -> str:
+    """What went wrong, without echoing the input (it may hold PHI)."""
+    if isinstance(error, ValidationError):
+        return json.dumps(error.errors(include_input=False, include_url=False), default=str)[:2000]
+    if isinstance(error, POISON_ERRORS):
+        return type(error).__name__
+    return f"{type(error).__name__}: {str(error)[:500]}"
+
+
+class DeadLetterMiddleware(BaseMiddleware):
+    """Retries a failing handler, then parks its message on `<topic>.dlq` and moves on."""
+
+    attempts: int = 3
+    backoff_seconds: float = 0.2
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call_next(msg)
+            except TRANSIENT_ERRORS:
+                log.warning("transient failure; message will be redelivered", exc_info=True)
+                await asyncio.sleep(TRANSIENT_BACKOFF_SECONDS)
+                raise
+            except POISON_ERRORS as error:
+                await self._dead_letter(msg, error, attempt)
+                return None
+            except Exception as error:
+                if attempt == self.attempts:
+                    await self._dead_letter(msg, error, attempt)
+                    return None
+                delay = self.backoff_seconds * 2 ** (attempt - 1)
+                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311
+        return None
+
+    async def _dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
+        record = msg.raw_message
+        topic = getattr(record, "topic", "unknown")
+        broker: KafkaBroker = self.context.get("broker")
+        headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
+        headers.update(
+            {
+                "dlq_error": _error_summary(error),
+                "dlq_error_type": type(error).__name__,
+                "dlq_topic": topic,
+                "dlq_partition": str(getattr(record, "partition", "")),
+                "dlq_offset": str(getattr(record, "offset", "")),
+                "dlq_attempts": str(tries),
+            }
+        )
+        await broker.publish(
+            msg.body, topic=topics.dlq(topic), key=getattr(record, "key", None), headers=headers
+        )
+        log.error(
+            "message dead-lettered",
+            extra={
+                "topic": topic,
+                "offset": headers["dlq_offset"],
+                "error_type": type(error).__name__,
+            },
+        )
+
+
+def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
+    """A broker whose producer is idempotent with acks=all and whose consumers dead-letter."""
+    middleware = type(
+        "ConfiguredDeadLetterMiddleware",
+        (DeadLetterMiddleware,),
+        {"attempts": settings.kafka_handler_attempts},
+    )
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        client_id=client_id,
+        middlewares=[middleware],
+        logger=None,
+    )
+
+
+def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
+    """Subscriber options: an explicit group, commit only after the handler finished."""
+    return {
+        "group_id": group + settings.kafka_group_suffix,
+        "auto_offset_reset": settings.kafka_auto_offset_reset,
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+    }
+
+
+async def wait_until_assigned(broker: KafkaBroker, timeout: float = 30.0) -> None:
+    """Wait until every subscriber of the broker owns partitions with resolved positions.
+
+    A consumer that starts at "latest" only sees what is published after this returns.
+    """
+
+    async def _all_assigned() -> None:
+        for subscriber in broker.subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            while consumer is None or not consumer.assignment():
+                await asyncio.sleep(0.05)
+                consumer = getattr(subscriber, "consumer", None)
+            for tp in consumer.assignment():
+                await consumer.position(tp)
+
+    await asyncio.wait_for(_all_assigned(), timeout)
+
+
+__all__ = [
+    "POISON_ERRORS",
+    "TRANSIENT_ERRORS",
+    "DeadLetterMiddleware",
+    "EventPublisher",
+    "consumer_options",
+    "create_broker",
+    "wait_until_assigned",
+]

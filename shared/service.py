@@ -1,0 +1,122 @@
+"""What every service process shares: the FastAPI shell and the infrastructure lifespan."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+
+from shared import health
+from shared.auth import TokenVerifier
+from shared.ids import new_id
+from shared.kafka import EventPublisher
+from shared.mongo import create_mongo_client
+from shared.observability import configure_logging, correlation_id
+from shared.problems import install_problem_handlers
+from shared.settings import AuthSettings, KafkaSettings, MongoSettings
+from shared.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+class InfraSettings(KafkaSettings, MongoSettings, AuthSettings):
+    """The slices every service needs."""
+
+
+@dataclass
+class Runtime:
+    """One service process's live connections and background tasks."""
+
+    db: Any
+    broker: KafkaBroker
+    publisher: EventPublisher
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a background loop for the life of the process."""
+        self.tasks.append(asyncio.create_task(coroutine))
+
+
+@contextlib.asynccontextmanager
+async def service_runtime(
+    app: FastAPI, settings: InfraSettings, broker: KafkaBroker, *, name: str, database: str
+) -> AsyncIterator[Runtime]:
+    """Connect to MongoDB and Kafka; the caller wires its handlers, then starts the broker."""
+    mongo = create_mongo_client(settings)
+    app.state.verifier = TokenVerifier(settings)
+
+    async def mongo_ready() -> bool:
+        await mongo.admin.command("ping")
+        return True
+
+    async def kafka_ready() -> bool:
+        return bool(await broker.ping(timeout=2))
+
+    readiness: dict[str, Callable[[], Awaitable[bool]]] = {
+        "mongodb": mongo_ready,
+        "kafka": kafka_ready,
+    }
+    app.state.readiness = readiness
+    await ensure_topics(settings.kafka_bootstrap_servers)
+    runtime = Runtime(
+        db=mongo[database], broker=broker, publisher=EventPublisher(broker, f"/{name}")
+    )
+    try:
+        yield runtime
+    finally:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await broker.stop()
+        await mongo.close()
+
+
+async def _correlate(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    cid = request.headers.get("x-correlation-id") or new_id()
+    token = correlation_id.set(cid[:100])
+    try:
+        response = await call_next(request)
+    finally:
+        correlation_id.reset(token)
+    response.headers["X-Correlation-ID"] = cid[:100]
+    return response
+
+
+def create_service_app(
+    *,
+    title: str,
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]],
+    routers: list[APIRouter],
+    broker: KafkaBroker,
+) -> FastAPI:
+    """A FastAPI app with problem details, health, correlation ids and AsyncAPI docs."""
+    configure_logging()
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.middleware("http")(_correlate)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    _mount_asyncapi(app, broker, title)
+    return app
+
+
+def _mount_asyncapi(app: FastAPI, broker: KafkaBroker, title: str) -> None:
+    spec = AsyncAPI(broker, title=f"{title} events", version="1.0.0")
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_json() -> JSONResponse:
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_html() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(spec.to_specification()))

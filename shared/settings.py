@@ -1,0 +1,101 @@
+"""Settings slices, one per concern; each service composes the slices it needs."""
+
+import base64
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+
+class _Slice(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+
+class KafkaSettings(_Slice):
+    """Where the broker is and how this process joins its consumer groups."""
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Appended to every consumer group id: lets tests run isolated copies of a service.
+    kafka_group_suffix: str = ""
+    # Production groups start from the beginning so no event is ever skipped.
+    kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Attempts for a failing handler before its message goes to the dead-letter topic.
+    kafka_handler_attempts: int = Field(default=3, ge=1)
+
+
+class MongoSettings(_Slice):
+    """Where the database server is."""
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+
+
+class AuthSettings(_Slice):
+    """How bearer tokens are verified: HS256 in development, JWKS in production."""
+
+    messaging_jwt_secret: SecretStr | None = None
+    messaging_jwks_url: str | None = None
+    messaging_jwt_algorithms: list[str] = ["HS256"]
+    messaging_jwt_audience: str = "messaging"
+
+    @field_validator("messaging_jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"MESSAGING_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> "AuthSettings":
+        if self.messaging_jwt_secret is None and not self.messaging_jwks_url:
+            raise ValueError("set MESSAGING_JWT_SECRET (development) or MESSAGING_JWKS_URL")
+        if "none" in {a.lower() for a in self.messaging_jwt_algorithms}:
+            raise ValueError("the 'none' JWT algorithm is never accepted")
+        return self
+
+
+class CryptoSettings(_Slice):
+    """Key-encryption keys for message bodies: `kid:base64key` pairs, comma separated."""
+
+    messaging_encryption_keys: SecretStr
+    messaging_encryption_active_key: str
+
+    def key_ring(self) -> dict[str, bytes]:
+        """Decode the configured keys; each must be 32 bytes (AES-256)."""
+        ring: dict[str, bytes] = {}
+        for pair in self.messaging_encryption_keys.get_secret_value().split(","):
+            kid, _, encoded = pair.strip().partition(":")
+            key = base64.b64decode(encoded)
+            if len(key) != MIN_SECRET_BYTES:
+                raise ValueError(f"encryption key {kid!r} must decode to 32 bytes")
+            ring[kid] = key
+        return ring
+
+    @model_validator(mode="after")
+    def _active_key_known(self) -> "CryptoSettings":
+        if self.messaging_encryption_active_key not in self.key_ring():
+            raise ValueError(
+                "MESSAGING_ENCRYPTION_ACTIVE_KEY is not among MESSAGING_ENCRYPTION_KEYS"
+            )
+        return self
+
+
+class SmtpSettings(_Slice):
+    """Outgoing mail server."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "no-reply@messaging.invalid"
+    smtp_tls: bool = True
+
+
+class PushSettings(_Slice):
+    """Matrix Push Gateway endpoint and the app ids devices register under."""
+
+    push_gateway_url: str = "http://127.0.0.1:5000/_matrix/push/v1/notify"
+    push_app_id_ios: str = "com.practice.portal.ios"
+    push_app_id_android: str = "com.practice.portal.android"
+    push_app_id_web: str = "com.practice.portal.web"

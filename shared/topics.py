@@ -1,0 +1,84 @@
+"""Topic names and how each topic is created; `python -m shared.topics` creates them all."""
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+PRACTICE_CLIENTS = "practice.clients.v1"
+MESSAGING_SETTINGS = "messaging.settings.v1"
+MESSAGING_THREADS = "messaging.threads.v1"
+MESSAGING_MESSAGES = "messaging.messages.v1"
+MESSAGING_CHART = "messaging.chart.v1"
+MESSAGING_BLOCKS = "messaging.blocks.v1"
+MESSAGING_ANNOUNCEMENTS = "messaging.announcements.v1"
+MESSAGING_NOTIFICATIONS = "messaging.notifications.v1"
+MESSAGING_DELIVERIES = "messaging.deliveries.v1"
+
+DLQ_SUFFIX = ".dlq"
+
+
+def dlq(topic: str) -> str:
+    """The dead-letter topic of a topic."""
+    return topic + DLQ_SUFFIX
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """How one topic is created."""
+
+    name: str
+    partitions: int = 6
+    config: dict[str, str] = field(default_factory=dict)
+
+
+_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(PRACTICE_CLIENTS, config=_COMPACTED),
+    TopicSpec(MESSAGING_SETTINGS, partitions=3, config=_COMPACTED),
+    TopicSpec(MESSAGING_THREADS),
+    TopicSpec(MESSAGING_MESSAGES),
+    TopicSpec(MESSAGING_CHART),
+    TopicSpec(MESSAGING_BLOCKS, config=_COMPACTED),
+    # Announcement parts carry up to 1,000 recipient ids each.
+    TopicSpec(MESSAGING_ANNOUNCEMENTS, partitions=3),
+    TopicSpec(MESSAGING_NOTIFICATIONS, partitions=12),
+    TopicSpec(MESSAGING_DELIVERIES),
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = TOPICS + tuple(
+    TopicSpec(dlq(t.name), partitions=1, config={"retention.ms": str(30 * 24 * 3600 * 1000)})
+    for t in TOPICS
+)
+
+
+async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
+    """Create any missing topic; existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                s.name, num_partitions=s.partitions, replication_factor=1, topic_configs=s.config
+            )
+            for s in specs
+            if s.name not in existing
+        ]
+        if missing:
+            # Another process may create them at the same moment.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(ensure_topics(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+    print(f"[topics] {len(ALL_TOPICS)} topics present")

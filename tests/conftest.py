@@ -1,0 +1,32 @@
+"""Session-wide fixtures: the real broker and database must be reachable."""
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def infrastructure() -> Iterator[None]:
+    """Use the broker and database the Makefile started, or testcontainers where Docker runs."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"):
+        yield
+        return
+    if not shutil.which("docker"):
+        pytest.exit("Set KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (run `make test`).", returncode=2)
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
+
+    with (
+        KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka,
+        MongoDbContainer("mongo:7") as mongo,
+    ):
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.get_bootstrap_server()
+        os.environ["MONGODB_URL"] = mongo.get_connection_url()
+        import asyncio
+
+        from shared.topics import ensure_topics
+
+        asyncio.run(ensure_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"]))
+        yield

@@ -1,0 +1,100 @@
+"""The client directory: practice systems publish clients; providers search them."""
+
+import httpx
+
+from shared import topics
+from tests.support import TopicTail, auth, body, eventually, header, publish_json, unique
+
+
+def client_record(practice_id: str, **fields: object) -> dict[str, object]:
+    """A practice system's client record with unique ids."""
+    record: dict[str, object] = {
+        "practice_id": practice_id,
+        "client_id": unique("c-"),
+        "first_name": "Ada",
+        "last_name": unique("Lovelace"),
+        "status": "active",
+    }
+    record.update(fields)
+    return record
+
+
+async def search(client: httpx.AsyncClient, practice_id: str, q: str) -> list[dict[str, object]]:
+    response = await client.get(
+        "/v1/clients", params={"q": q}, headers=auth("p1", "provider", practice_id)
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+async def test_published_client_is_found_by_name(threads: httpx.AsyncClient) -> None:
+    practice = unique("pr-")
+    record = client_record(practice)
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+
+    found = await eventually(lambda: search(threads, practice, str(record["last_name"]).upper()))
+
+    assert found == [
+        {
+            "client_id": record["client_id"],
+            "first_name": "Ada",
+            "last_name": record["last_name"],
+            "active": True,
+        }
+    ]
+
+
+async def test_search_matches_first_and_last_name_together(threads: httpx.AsyncClient) -> None:
+    practice = unique("pr-")
+    record = client_record(practice, first_name="Grace", last_name="Hopper")
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+
+    found = await eventually(lambda: search(threads, practice, "grace hop"))
+
+    assert [c["client_id"] for c in found] == [record["client_id"]]
+
+
+async def test_search_never_shows_another_practices_clients(threads: httpx.AsyncClient) -> None:
+    mine, theirs = unique("pr-"), unique("pr-")
+    name = unique("Shared")
+    own, foreign = client_record(mine, last_name=name), client_record(theirs, last_name=name)
+    for record in (foreign, own):
+        await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+
+    found = await eventually(lambda: search(threads, mine, name))
+
+    assert [c["client_id"] for c in found] == [own["client_id"]]
+
+
+async def test_clients_cannot_search_the_directory(threads: httpx.AsyncClient) -> None:
+    response = await threads.get("/v1/clients", headers=auth("c1", "client", unique("pr-")))
+
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_bad_records_go_to_the_dead_letter_topic_and_later_ones_still_arrive(
+    threads: httpx.AsyncClient,
+) -> None:
+    practice = unique("pr-")
+    not_json_key, invalid_key = unique("bad-"), unique("bad-")
+    good = client_record(practice)
+    async with TopicTail(topics.dlq(topics.PRACTICE_CLIENTS)) as dlq:
+        await publish_json(topics.PRACTICE_CLIENTS, not_json_key, b"{not json")
+        await publish_json(
+            topics.PRACTICE_CLIENTS,
+            invalid_key,
+            {"practice_id": practice, "client_id": invalid_key},
+        )
+        await publish_json(topics.PRACTICE_CLIENTS, str(good["client_id"]), good)
+
+        found = await eventually(lambda: search(threads, practice, str(good["last_name"])))
+        dead = await dlq.wait_for(lambda r: r.key.decode() in {not_json_key, invalid_key}, count=2)
+
+    assert [c["client_id"] for c in found] == [good["client_id"]]
+    errors = {r.key.decode(): header(r, "dlq_error_type") for r in dead}
+    assert errors[invalid_key] == "ValidationError"
+    assert errors[not_json_key] in {"JSONDecodeError", "ValidationError"}
+    assert all(header(r, "dlq_topic") == topics.PRACTICE_CLIENTS for r in dead)
+    assert body(next(r for r in dead if r.key.decode() == invalid_key))["client_id"] == invalid_key
