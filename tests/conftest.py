@@ -2,9 +2,17 @@
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 
 import pytest
+
+
+def docker_engine_available() -> bool:
+    """A docker client alone is not enough: the engine must answer."""
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode == 0
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -13,7 +21,7 @@ def infrastructure() -> Iterator[None]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"):
         yield
         return
-    if not shutil.which("docker"):
+    if not docker_engine_available():
         pytest.exit("Set KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (run `make test`).", returncode=2)
     from testcontainers.kafka import KafkaContainer
     from testcontainers.mongodb import MongoDbContainer

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,10 +33,6 @@ def infra_env() -> dict[str, str]:
     mongo = os.environ.get("MONGODB_URL")
     if bootstrap and mongo:
         return {"kafka_bootstrap_servers": bootstrap, "mongodb_url": mongo}
-    if shutil.which("docker"):
-        raise RuntimeError(
-            "KAFKA_BOOTSTRAP_SERVERS/MONGODB_URL unset: use the testcontainers fixture (conftest)"
-        )
     raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL must be set (run `make test`)")
 
 
