@@ -1,0 +1,47 @@
+"""Publish a client record as a practice system would (development aid).
+
+python -m shared.publish_client --practice pr1 --client c1 --first Ada --last Lovelace
+"""
+
+import argparse
+import asyncio
+import os
+
+from faststream.kafka import KafkaBroker
+
+from shared.events.clients import ClientRecordChanged
+from shared.kafka import EventPublisher
+
+
+async def publish(record: ClientRecordChanged) -> None:
+    """Send one record to practice.clients.v1."""
+    broker = KafkaBroker(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), acks="all")
+    async with broker:
+        await broker.start()
+        await EventPublisher(broker, "/dev/practice-system").publish(record)
+
+
+def main() -> None:
+    """Parse the arguments and publish."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--practice", required=True)
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--first", required=True)
+    parser.add_argument("--last", required=True)
+    parser.add_argument("--email")
+    parser.add_argument("--inactive", action="store_true")
+    args = parser.parse_args()
+    record = ClientRecordChanged(
+        practice_id=args.practice,
+        client_id=args.client,
+        first_name=args.first,
+        last_name=args.last,
+        email=args.email,
+        status="inactive" if args.inactive else "active",
+    )
+    asyncio.run(publish(record))
+    print(f"published client {args.client}")
+
+
+if __name__ == "__main__":
+    main()
