@@ -159,22 +159,25 @@ def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
     }
 
 
+async def consumers_assigned(broker: KafkaBroker) -> bool:
+    """True once every subscriber owns partitions whose start positions are resolved."""
+    for subscriber in broker.subscribers:
+        consumer = getattr(subscriber, "consumer", None)
+        if consumer is None or not consumer.assignment():
+            return False
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+    return True
+
+
 async def wait_until_assigned(broker: KafkaBroker, timeout: float = 30.0) -> None:
-    """Wait until every subscriber of the broker owns partitions with resolved positions.
+    """Wait until `consumers_assigned`: a consumer starting at "latest" then sees what follows."""
 
-    A consumer that starts at "latest" only sees what is published after this returns.
-    """
+    async def _poll() -> None:
+        while not await consumers_assigned(broker):
+            await asyncio.sleep(0.05)
 
-    async def _all_assigned() -> None:
-        for subscriber in broker.subscribers:
-            consumer = getattr(subscriber, "consumer", None)
-            while consumer is None or not consumer.assignment():
-                await asyncio.sleep(0.05)
-                consumer = getattr(subscriber, "consumer", None)
-            for tp in consumer.assignment():
-                await consumer.position(tp)
-
-    await asyncio.wait_for(_all_assigned(), timeout)
+    await asyncio.wait_for(_poll(), timeout)
 
 
 __all__ = [
@@ -183,6 +186,7 @@ __all__ = [
     "DeadLetterMiddleware",
     "EventPublisher",
     "consumer_options",
+    "consumers_assigned",
     "create_broker",
     "wait_until_assigned",
 ]

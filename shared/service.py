@@ -16,7 +16,7 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 from shared import health
 from shared.auth import TokenVerifier
 from shared.ids import new_id
-from shared.kafka import EventPublisher
+from shared.kafka import EventPublisher, consumers_assigned
 from shared.mongo import create_mongo_client
 from shared.observability import configure_logging, correlation_id
 from shared.problems import install_problem_handlers
@@ -63,6 +63,8 @@ async def service_runtime(
         "mongodb": mongo_ready,
         "kafka": kafka_ready,
     }
+    if settings.kafka_ready_requires_assignment:
+        readiness["consumers"] = lambda: consumers_assigned(broker)
     app.state.readiness = readiness
     await ensure_topics(settings.kafka_bootstrap_servers)
     runtime = Runtime(

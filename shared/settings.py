@@ -23,6 +23,10 @@ class KafkaSettings(_Slice):
     kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Attempts for a failing handler before its message goes to the dead-letter topic.
     kafka_handler_attempts: int = Field(default=3, ge=1)
+    # Tests and end-to-end runs start consumers at "latest": readiness then also waits
+    # until every consumer owns partitions. Off in production, where an instance may
+    # legitimately own none.
+    kafka_ready_requires_assignment: bool = False
 
 
 class MongoSettings(_Slice):
