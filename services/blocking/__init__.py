@@ -1,0 +1,1 @@
+"""Blocking service: providers' block lists of their practice's clients."""

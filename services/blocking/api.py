@@ -1,0 +1,141 @@
+"""HTTP routes of the blocking service; they map domain errors to HTTP and nothing more."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.blocking import handlers
+from services.blocking.deps import Deps, DepsDep
+from services.blocking.domain import MAX_BULK, ClientNotFound
+from shared.auth import Caller, CurrentCaller, Role, require_role
+from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from shared.problems import not_found
+
+router = APIRouter(prefix="/v1", tags=["blocks"])
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ClientIdPath = Annotated[str, Path(min_length=1, max_length=200)]
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid bearer token", **_PROBLEM},
+    403: {"description": "The caller is not a provider", **_PROBLEM},
+    404: {"description": "No such client in the provider's practice", **_PROBLEM},
+    422: {"description": "Invalid request", **_PROBLEM},
+}
+
+
+class BulkBlockIn(BaseModel):
+    """Clients to block at once (1 to 500 ids of the provider's practice)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_ids: list[ClientId] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class BulkBlockOut(BaseModel):
+    """Outcome of a bulk block: every requested client is now blocked."""
+
+    client_ids: list[str] = Field(description="The requested clients, once each; all blocked.")
+    newly_blocked: list[str] = Field(description="Those that were not blocked before.")
+
+
+class BlockedClientOut(BaseModel):
+    """A blocked client as the provider's block list shows them."""
+
+    client_id: str
+    first_name: str
+    last_name: str
+    blocked_at: datetime
+
+
+class BlockPage(BaseModel):
+    """A page of the provider's block list."""
+
+    items: list[BlockedClientOut]
+    next_cursor: str | None
+
+
+def _provider(caller: Caller) -> Caller:
+    require_role(caller, Role.PROVIDER)
+    return caller
+
+
+async def _block(caller: Caller, client_ids: list[str], deps: Deps) -> list[str]:
+    try:
+        return await handlers.block_clients(
+            caller.id,
+            caller.practice_id,
+            client_ids,
+            clients=deps.clients,
+            blocks=deps.blocks,
+            outbox=deps.outbox,
+        )
+    except ClientNotFound as error:
+        raise not_found("client") from error
+
+
+@router.put("/blocks/{client_id}", status_code=204, response_class=Response, responses=_ERRORS)
+async def block_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
+    """Block a client of the caller's practice; blocking again changes nothing."""
+    await _block(_provider(caller), [client_id], deps)
+
+
+@router.delete("/blocks/{client_id}", status_code=204, response_class=Response, responses=_ERRORS)
+async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
+    """Unblock a client; unblocking a client who is not blocked changes nothing."""
+    provider = _provider(caller)
+    try:
+        await handlers.unblock_client(
+            provider.id,
+            provider.practice_id,
+            client_id,
+            clients=deps.clients,
+            blocks=deps.blocks,
+            outbox=deps.outbox,
+        )
+    except ClientNotFound as error:
+        raise not_found("client") from error
+
+
+@router.post("/blocks", responses=_ERRORS)
+async def block_clients(request: BulkBlockIn, caller: CurrentCaller, deps: DepsDep) -> BulkBlockOut:
+    """Block several clients at once: all of them, or none if any id is not a client (404)."""
+    newly = await _block(_provider(caller), request.client_ids, deps)
+    return BulkBlockOut(client_ids=list(dict.fromkeys(request.client_ids)), newly_blocked=newly)
+
+
+@router.get("/blocks", responses=_ERRORS)
+async def list_blocks(
+    caller: CurrentCaller,
+    deps: DepsDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> BlockPage:
+    """The caller's blocked clients whose first and/or last name matches `q`, in name order."""
+    provider = _provider(caller)
+    position = decode_cursor(cursor)
+    found = await handlers.list_blocked(
+        provider.id,
+        q,
+        after=str(position["k"]) if position and "k" in position else None,
+        limit=limit + 1,
+        blocks=deps.blocks,
+    )
+    page = found[:limit]
+    next_cursor = encode_cursor({"k": page[-1].sort_key}) if len(found) > limit else None
+    return BlockPage(
+        items=[
+            BlockedClientOut(
+                client_id=b.client_id,
+                first_name=b.first_name,
+                last_name=b.last_name,
+                blocked_at=b.blocked_at,
+            )
+            for b in page
+        ],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,42 @@
+"""Composition root of the blocking service."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.blocking.api import router
+from services.blocking.deps import Deps
+from services.blocking.settings import BlockingSettings
+from services.blocking.store import BlockStore, ClientDirectory, derive_block_events
+from services.blocking.subscribers import register_subscribers
+from shared.kafka import create_broker
+from shared.outbox import Outbox
+from shared.service import create_service_app, service_runtime
+
+
+def create_app(settings: BlockingSettings | None = None) -> FastAPI:
+    """Build the blocking service; settings come from the environment unless given."""
+    settings = settings or BlockingSettings()  # type: ignore[call-arg]
+    broker = create_broker(settings, client_id="blocking")
+    register_subscribers(broker, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_runtime(
+            app, settings, broker, name="blocking", database=settings.blocking_database
+        ) as runtime:
+            clients, blocks = ClientDirectory(runtime.db), BlockStore(runtime.db)
+            outbox = Outbox(blocks.collection, derive_block_events, runtime.publisher)
+            for indexed in (clients, blocks, outbox):
+                await indexed.ensure_indexes()
+            deps = Deps(clients=clients, blocks=blocks, outbox=outbox, publisher=runtime.publisher)
+            app.state.deps = deps
+            broker.context.set_global("deps", deps)
+            await broker.start()
+            runtime.spawn(outbox.run())
+            yield
+
+    app = create_service_app(title="Blocking", lifespan=lifespan, routers=[router], broker=broker)
+    app.state.broker = broker
+    return app
