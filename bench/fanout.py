@@ -4,7 +4,6 @@ import asyncio
 import time
 
 from services.notify.app import create_app
-
 from services.notify.settings import NotifySettings
 from shared.events.announcements import AnnouncementPublished
 from tests.receivers import push_gateway
