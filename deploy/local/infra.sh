@@ -19,6 +19,9 @@ log() { printf '[infra] %s\n' "$*" >&2; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Something already listens there (e.g. started from another checkout): reuse it.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 fetch_kafka() {
   [ -f "$kafka_libs/kafka_2.13-$kafka_version.jar" ] && return
   log "fetching Kafka $kafka_version jars from Maven Central into $kafka_libs"
@@ -40,6 +43,7 @@ kafka_java() {
 start_kafka() {
   mkdir -p "$run/kafka"
   if alive "$run/kafka.pid"; then log "Kafka already running (pid $(cat "$run/kafka.pid"))"; return; fi
+  if listening 9092; then log "reusing the Kafka broker already on 127.0.0.1:9092"; return; fi
   fetch_kafka
   local data=$run/kafka/data conf=$run/kafka/server.properties
   { cat "$here/kafka-server.properties"; echo "log.dirs=$data"; } > "$conf"
@@ -58,6 +62,7 @@ start_kafka() {
 start_ferretdb() {
   mkdir -p "$run/ferretdb/data"
   if alive "$run/ferretdb.pid"; then log "FerretDB already running (pid $(cat "$run/ferretdb.pid"))"; return; fi
+  if listening 27017; then log "reusing the MongoDB-wire server already on 127.0.0.1:27017"; return; fi
   build_ferretdb
   log "starting FerretDB on 127.0.0.1:27017"
   nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/" \
