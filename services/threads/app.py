@@ -1,17 +1,78 @@
 """Composition root of the threads service."""
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 
-from services.threads.api import router
-from services.threads.deps import Deps
+from services.threads import events
+from services.threads.api import install_error_mapping, routers
+from services.threads.deps import Deps, Outboxes
+from services.threads.handlers.messages import message_effects
 from services.threads.settings import ThreadsSettings
-from services.threads.store import ClientDirectory
+from services.threads.store import (
+    AuditLog,
+    BlockList,
+    ClientDirectory,
+    MessageStore,
+    PracticeSettings,
+    ProviderProfiles,
+    ThreadStore,
+    ViewStore,
+)
 from services.threads.subscribers import register_subscribers
-from shared.kafka import create_broker
+from shared.crypto import EnvelopeCipher
+from shared.kafka import EventPublisher, create_broker
+from shared.outbox import Outbox
 from shared.service import create_service_app, service_runtime
+
+
+def build_deps(db: Any, publisher: EventPublisher, cipher: EnvelopeCipher) -> Deps:
+    """Wire stores and outboxes on one database."""
+    messages, views = MessageStore(db, cipher), ViewStore(db)
+    practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
+    view_outbox = Outbox(
+        views.collection,
+        functools.partial(events.view_events, views=views, messages=messages),
+        publisher,
+    )
+    message_outbox = Outbox(
+        messages.collection,
+        functools.partial(
+            message_effects, views=views, view_outbox=view_outbox, messages=messages, cipher=cipher
+        ),
+        publisher,
+    )
+    outboxes = Outboxes(
+        practices=Outbox(practices.collection, events.practice_events, publisher),
+        profiles=Outbox(profiles.collection, events.profile_events, publisher),
+        threads=Outbox(threads.collection, events.thread_events, publisher),
+        messages=message_outbox,
+        views=view_outbox,
+    )
+    return Deps(
+        clients=ClientDirectory(db),
+        practices=practices,
+        profiles=profiles,
+        threads=threads,
+        messages=messages,
+        views=views,
+        blocks=BlockList(db),
+        audit=AuditLog(db),
+        cipher=cipher,
+        publisher=publisher,
+        outboxes=outboxes,
+    )
+
+
+async def ensure_indexes(deps: Deps) -> None:
+    """Every index the service relies on, including the unique ones guarding races."""
+    for store in (deps.clients, deps.threads, deps.messages, deps.views, deps.blocks, deps.audit):
+        await store.ensure_indexes()
+    for outbox in deps.outboxes.all():
+        await outbox.ensure_indexes()
 
 
 def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
@@ -19,20 +80,23 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
     settings = settings or ThreadsSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="threads")
     register_subscribers(broker, settings)
+    cipher = EnvelopeCipher.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(
             app, settings, broker, name="threads", database=settings.threads_database
         ) as runtime:
-            clients = ClientDirectory(runtime.db)
-            await clients.ensure_indexes()
-            deps = Deps(clients=clients, publisher=runtime.publisher)
+            deps = build_deps(runtime.db, runtime.publisher, cipher)
+            await ensure_indexes(deps)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
+            for outbox in deps.outboxes.all():
+                runtime.spawn(outbox.run())
             yield
 
-    app = create_service_app(title="Threads", lifespan=lifespan, routers=[router], broker=broker)
+    app = create_service_app(title="Threads", lifespan=lifespan, routers=routers, broker=broker)
+    install_error_mapping(app)
     app.state.broker = broker
     return app

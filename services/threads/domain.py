@@ -1,6 +1,59 @@
-"""Threads domain: entities and rules, free of I/O."""
+"""Threads domain: entities, rules and domain errors, free of I/O."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Role = Literal["provider", "client"]
+
+DEFAULT_DISPLAY_NAME = "Your provider"
+MAX_BODY_CHARS = 10_000
+MAX_DISPLAY_NAME_CHARS = 100
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request."""
+
+
+class ThreadNotFound(DomainError):
+    """The thread does not exist or the caller may not see it."""
+
+
+class ClientNotFound(DomainError):
+    """No such client in the caller's practice."""
+
+
+class ClientInactive(DomainError):
+    """The client is inactive: no new thread may be started with them."""
+
+
+class MessagingDisabled(DomainError):
+    """The practice has not turned secure messaging on."""
+
+
+class SenderBlocked(DomainError):
+    """The provider blocked this client from direct messages."""
+
+
+class NotPracticeAdmin(DomainError):
+    """Only a practice admin may change practice settings."""
+
+
+class InvalidMessageBody(DomainError):
+    """A message body is empty, blank or longer than the limit."""
+
+
+class SequenceContention(DomainError):
+    """A message could not get a sequence number after many attempts."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone taking part in a thread: a provider or a client of one practice."""
+
+    id: str
+    role: Role
+    practice_id: str
 
 
 @dataclass(frozen=True)
@@ -17,3 +70,82 @@ class Client:
     def sort_key(self) -> str:
         """Position in name order: last name, first name, then id for ties."""
         return f"{self.last_name.lower()}\x00{self.first_name.lower()}\x00{self.client_id}"
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, as searched."""
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The one conversation between a provider and a client."""
+
+    thread_id: str
+    practice_id: str
+    provider_id: str
+    client_id: str
+    created_by: str
+    created_at: datetime
+
+    def visible_to(self, who: Participant) -> bool:
+        """Only the thread's own provider and client, within its practice, see it."""
+        if who.practice_id != self.practice_id:
+            return False
+        own = self.provider_id if who.role == "provider" else self.client_id
+        return own == who.id
+
+    def other_party(self, who: Participant) -> tuple[str, Role]:
+        """The id and role of the participant opposite `who`."""
+        if who.role == "provider":
+            return self.client_id, "client"
+        return self.provider_id, "provider"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a thread, with its body decrypted."""
+
+    message_id: str
+    thread_id: str
+    seq: int
+    client_message_id: str
+    sender_role: Role
+    sender_id: str
+    sender_display_name: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class View:
+    """One participant's state of a thread: read position, unread flag, archive."""
+
+    thread_id: str
+    participant_id: str
+    role: Role
+    other_id: str
+    other_first_name: str
+    other_last_name: str
+    other_display_name: str
+    created_at: datetime
+    last_message_at: datetime | None
+    activity_at: datetime
+    last_seq: int
+    read_seq: int
+    unread: bool
+    archived: bool
+
+
+def check_body(body: str) -> str:
+    """The body, verbatim, if it may be sent; otherwise InvalidMessageBody."""
+    if not body or not body.strip():
+        raise InvalidMessageBody("A message needs some text.")
+    if len(body) > MAX_BODY_CHARS:
+        raise InvalidMessageBody(f"A message holds at most {MAX_BODY_CHARS} characters.")
+    return body
+
+
+def display_name_or_default(name: str | None) -> str:
+    """What clients see for a provider who never chose a display name."""
+    return name if name else DEFAULT_DISPLAY_NAME

@@ -3,10 +3,11 @@
 from faststream import Context
 from faststream.kafka import KafkaBroker
 
-from services.threads import handlers
 from services.threads.deps import Deps
+from services.threads.handlers import projections
 from services.threads.settings import ThreadsSettings
 from shared import topics
+from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.kafka import consumer_options
 
@@ -16,4 +17,8 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "threads.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await handlers.record_client(event, clients=deps.clients)
+        await projections.record_client(event, clients=deps.clients, views=deps.views)
+
+    @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
+    async def on_block_changed(event: BlockChanged, deps: Deps = Context("deps")) -> None:
+        await projections.record_block(event, blocks=deps.blocks)

@@ -1,12 +1,12 @@
-"""HTTP routes of the threads service; they map domain errors to HTTP and nothing more."""
+"""HTTP routes of the client directory search."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.threads import handlers
 from services.threads.deps import DepsDep
+from services.threads.handlers import projections
 from shared.auth import CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -40,7 +40,7 @@ async def search_clients(
     """Clients of the caller's practice whose name matches `q`."""
     require_role(caller, Role.PROVIDER, Role.ADMIN)
     position = decode_cursor(cursor)
-    found = await handlers.search_clients(
+    found = await projections.search_clients(
         caller.practice_id,
         q,
         after=position.get("k") if position else None,

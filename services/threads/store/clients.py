@@ -1,4 +1,4 @@
-"""The threads service's MongoDB access."""
+"""The local projection of the practice client directory."""
 
 import re
 from typing import Any

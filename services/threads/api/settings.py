@@ -1,0 +1,80 @@
+"""HTTP routes of the practice messaging toggle and the provider's messaging profile."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.threads.api.errors import participant
+from services.threads.deps import DepsDep
+from services.threads.domain import MAX_DISPLAY_NAME_CHARS
+from services.threads.handlers import settings as handlers
+from shared.auth import CurrentCaller, Role, require_role
+
+router = APIRouter(prefix="/v1")
+
+
+class PracticeMessaging(BaseModel):
+    """Whether secure messaging is on for the practice."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool
+
+
+class ProfileIn(BaseModel):
+    """The display name a provider chooses."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    display_name: str = Field(min_length=1, max_length=MAX_DISPLAY_NAME_CHARS)
+
+
+class ProfileOut(BaseModel):
+    """The name clients see on the provider's messages."""
+
+    provider_id: str
+    display_name: str
+
+
+@router.get("/practice/messaging")
+async def get_practice_messaging(caller: CurrentCaller, deps: DepsDep) -> PracticeMessaging:
+    """The caller's practice toggle."""
+    enabled = await handlers.messaging_enabled(caller.practice_id, practices=deps.practices)
+    return PracticeMessaging(enabled=enabled)
+
+
+@router.put("/practice/messaging")
+async def put_practice_messaging(
+    payload: PracticeMessaging, caller: CurrentCaller, deps: DepsDep
+) -> PracticeMessaging:
+    """Turn messaging on or off for the whole practice (practice admins only)."""
+    enabled = await handlers.toggle_messaging(
+        caller.practice_id,
+        payload.enabled,
+        by=caller.id,
+        is_admin=caller.practice_admin,
+        practices=deps.practices,
+        outbox=deps.outboxes.practices,
+    )
+    return PracticeMessaging(enabled=enabled)
+
+
+@router.get("/me/messaging-profile")
+async def get_profile(caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
+    """The provider's display name (a default until chosen)."""
+    require_role(caller, Role.PROVIDER)
+    name = await handlers.display_name(caller.id, profiles=deps.profiles)
+    return ProfileOut(provider_id=caller.id, display_name=name)
+
+
+@router.put("/me/messaging-profile")
+async def put_profile(payload: ProfileIn, caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
+    """Choose the name on messages sent from now on."""
+    require_role(caller, Role.PROVIDER)
+    name = await handlers.rename_provider(
+        participant(caller),
+        payload.display_name,
+        profiles=deps.profiles,
+        views=deps.views,
+        outbox=deps.outboxes.profiles,
+    )
+    return ProfileOut(provider_id=caller.id, display_name=name)

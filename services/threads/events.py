@@ -1,0 +1,113 @@
+"""Events derived from stored documents, for the outboxes (ids stable per revision)."""
+
+from typing import Any
+
+from services.threads.store import MessageStore, ViewStore
+from shared.crypto import EnvelopeCipher
+from shared.events.base import Event
+from shared.events.threads import (
+    ChartEntry,
+    DisplayNameChanged,
+    MessageSent,
+    PracticeMessagingToggled,
+    ThreadCreated,
+    ThreadStateChanged,
+)
+from shared.ids import stable_uuid
+from shared.outbox import Document
+
+
+async def practice_events(doc: Document) -> list[Event]:
+    """A practice's toggle changed."""
+    return [
+        PracticeMessagingToggled(
+            event_id=stable_uuid(doc["_id"], doc["rev"], "toggled"),
+            occurred_at=doc["changed_at"],
+            practice_id=doc["_id"],
+            enabled=doc["enabled"],
+            changed_by=doc["changed_by"],
+        )
+    ]
+
+
+async def profile_events(doc: Document) -> list[Event]:
+    """A provider's display name changed."""
+    return [
+        DisplayNameChanged(
+            event_id=stable_uuid(doc["_id"], doc["rev"], "display_name"),
+            occurred_at=doc["changed_at"],
+            practice_id=doc["practice_id"],
+            provider_id=doc["_id"],
+            display_name=doc["display_name"],
+        )
+    ]
+
+
+async def thread_events(doc: Document) -> list[Event]:
+    """A pair's thread came into being (once per thread)."""
+    return [
+        ThreadCreated(
+            event_id=stable_uuid(doc["_id"], "created"),
+            occurred_at=doc["created_at"],
+            thread_id=doc["_id"],
+            practice_id=doc["practice_id"],
+            provider_id=doc["provider_id"],
+            client_id=doc["client_id"],
+            created_by=doc["created_by"],
+        )
+    ]
+
+
+def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
+    """MessageSent (no body) for everyone and ChartEntry (with body) for the chart."""
+    common: dict[str, Any] = {
+        "thread_id": doc["thread_id"],
+        "practice_id": doc["practice_id"],
+        "provider_id": doc["provider_id"],
+        "client_id": doc["client_id"],
+        "message_id": doc["_id"],
+        "seq": doc["seq"],
+        "sender_role": doc["sender_role"],
+        "sender_id": doc["sender_id"],
+        "sent_at": doc["created_at"],
+    }
+    return [
+        MessageSent(
+            event_id=stable_uuid(doc["_id"], "sent"),
+            occurred_at=doc["created_at"],
+            recipient_role=doc["recipient_role"],
+            recipient_id=doc["recipient_id"],
+            **common,
+        ),
+        ChartEntry(
+            event_id=stable_uuid(doc["_id"], "chart"),
+            occurred_at=doc["created_at"],
+            sender_display_name=doc["sender_display_name"],
+            body=cipher.open(doc["body_sealed"], aad=doc["_id"]),
+            **common,
+        ),
+    ]
+
+
+async def view_events(doc: Document, *, views: ViewStore, messages: MessageStore) -> list[Event]:
+    """One participant's thread state, with their red-dot count computed now."""
+    unread_count = 0
+    if doc.get("unread"):
+        unread_count = await messages.count_from_others_after(
+            doc["thread_id"], doc["participant_id"], doc.get("read_seq", 0)
+        )
+    return [
+        ThreadStateChanged(
+            event_id=stable_uuid(doc["_id"], doc["rev"], "state"),
+            occurred_at=doc["changed_at"],
+            thread_id=doc["thread_id"],
+            practice_id=doc["practice_id"],
+            participant_id=doc["participant_id"],
+            participant_role=doc["role"],
+            unread=bool(doc.get("unread")),
+            unread_count=unread_count,
+            archived=bool(doc.get("archived")),
+            read_seq=doc.get("read_seq", 0),
+            unread_threads=await views.count_unread(doc["participant_id"]),
+        )
+    ]

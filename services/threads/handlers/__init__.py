@@ -1,0 +1,1 @@
+"""Threads use cases; framework-free, collaborators passed in as keyword arguments."""

@@ -1,0 +1,29 @@
+"""Projections of other systems' facts: the client directory and the block list."""
+
+from services.threads.domain import Client
+from services.threads.store import BlockList, ClientDirectory, ViewStore
+from shared.events.blocks import BlockChanged
+from shared.events.clients import ClientRecordChanged
+
+
+async def record_client(
+    record: ClientRecordChanged, *, clients: ClientDirectory, views: ViewStore
+) -> None:
+    """Project a practice system's client record; providers' views show the new name."""
+    await clients.upsert(record)
+    await views.rename_other(
+        record.client_id,
+        {"other_first_name": record.first_name, "other_last_name": record.last_name},
+    )
+
+
+async def search_clients(
+    practice_id: str, query: str | None, *, after: str | None, limit: int, clients: ClientDirectory
+) -> list[Client]:
+    """Clients of a practice matching a name query, in name order."""
+    return await clients.search(practice_id, query, after=after, limit=limit)
+
+
+async def record_block(change: BlockChanged, *, blocks: BlockList) -> None:
+    """Project a provider's block or unblock of a client (latest per pair wins)."""
+    await blocks.apply(change)

@@ -1,0 +1,183 @@
+"""Opening, finding and listing threads."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.threads.domain import (
+    Client,
+    ClientInactive,
+    ClientNotFound,
+    MessagingDisabled,
+    Participant,
+    SenderBlocked,
+    Thread,
+    ThreadNotFound,
+    View,
+    display_name_or_default,
+)
+from services.threads.store import (
+    AuditLog,
+    BlockList,
+    ClientDirectory,
+    MessageStore,
+    PracticeSettings,
+    ProviderProfiles,
+    ThreadStore,
+    ViewStore,
+)
+from shared.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """A thread as one participant sees it."""
+
+    view: View
+    unread_count: int
+
+
+async def visible_thread(thread_id: str, who: Participant, *, threads: ThreadStore) -> Thread:
+    """The thread if the caller takes part in it; otherwise ThreadNotFound."""
+    thread = await threads.get(thread_id)
+    if thread is None or not thread.visible_to(who):
+        raise ThreadNotFound(thread_id)
+    return thread
+
+
+async def ensure_views(
+    thread: Thread, client: Client | None, *, views: ViewStore, profiles: ProviderProfiles
+) -> None:
+    """Both participants' views of a thread exist (idempotent)."""
+    first, last = (client.first_name, client.last_name) if client else ("", "")
+    provider_name = display_name_or_default(await profiles.display_name(thread.provider_id))
+    common = {"thread_id": thread.thread_id, "practice_id": thread.practice_id}
+    await views.ensure(
+        **common,
+        participant_id=thread.provider_id,
+        role="provider",
+        other_id=thread.client_id,
+        other_names={"other_first_name": first, "other_last_name": last},
+        created_at=thread.created_at,
+    )
+    await views.ensure(
+        **common,
+        participant_id=thread.client_id,
+        role="client",
+        other_id=thread.provider_id,
+        other_names={"other_display_name": provider_name},
+        created_at=thread.created_at,
+    )
+
+
+async def open_thread(
+    who: Participant,
+    counterpart_id: str,
+    *,
+    clients: ClientDirectory,
+    threads: ThreadStore,
+    views: ViewStore,
+    profiles: ProviderProfiles,
+    practices: PracticeSettings,
+    blocks: BlockList,
+    audit: AuditLog,
+    outbox: Outbox,
+) -> tuple[Thread, bool]:
+    """The pair's one thread, created if needed; True when this call created it."""
+    is_provider = who.role == "provider"
+    provider_id, client_id = (who.id, counterpart_id) if is_provider else (counterpart_id, who.id)
+    client = await clients.get(who.practice_id, client_id)
+    if client is None:
+        raise ClientNotFound(client_id)
+    if not is_provider and await blocks.is_blocked(provider_id, client_id):
+        raise SenderBlocked(provider_id)
+    thread, doc = await _existing_or_new(who, client, provider_id, threads, practices)
+    await ensure_views(thread, client, views=views, profiles=profiles)
+    if doc is not None:
+        await outbox.publish(doc)
+    await audit.record(who, "thread.create" if doc else "thread.open", thread.thread_id)
+    return thread, doc is not None
+
+
+async def _existing_or_new(
+    who: Participant,
+    client: Client,
+    provider_id: str,
+    threads: ThreadStore,
+    practices: PracticeSettings,
+) -> tuple[Thread, dict[str, object] | None]:
+    existing = await threads.find_pair(provider_id, client.client_id)
+    if existing is not None:
+        if not existing.visible_to(who):
+            raise ThreadNotFound(existing.thread_id)
+        return existing, None
+    if not client.active:
+        raise ClientInactive(client.client_id)
+    if not await practices.is_enabled(who.practice_id):
+        raise MessagingDisabled(who.practice_id)
+    thread, doc = await threads.create(who.practice_id, provider_id, client.client_id, who.id)
+    if doc is None and not thread.visible_to(who):
+        raise ThreadNotFound(thread.thread_id)
+    return thread, doc
+
+
+async def state_of(
+    thread: Thread,
+    who: Participant,
+    *,
+    views: ViewStore,
+    messages: MessageStore,
+    clients: ClientDirectory,
+    profiles: ProviderProfiles,
+) -> ThreadState:
+    """The caller's view of a thread with its unread count (views repaired if missing)."""
+    view = await views.get(thread.thread_id, who.id)
+    if view is None:
+        client = await clients.get(thread.practice_id, thread.client_id)
+        await ensure_views(thread, client, views=views, profiles=profiles)
+        view = await views.get(thread.thread_id, who.id)
+        assert view is not None
+    return ThreadState(view, await _unread_count(view, messages))
+
+
+async def _unread_count(view: View, messages: MessageStore) -> int:
+    if not view.unread:
+        return 0
+    return await messages.count_from_others_after(
+        view.thread_id, view.participant_id, view.read_seq
+    )
+
+
+async def get_thread(
+    thread_id: str,
+    who: Participant,
+    *,
+    threads: ThreadStore,
+    views: ViewStore,
+    messages: MessageStore,
+    clients: ClientDirectory,
+    profiles: ProviderProfiles,
+    audit: AuditLog,
+) -> ThreadState:
+    """One of the caller's threads."""
+    thread = await visible_thread(thread_id, who, threads=threads)
+    await audit.record(who, "thread.view", thread_id)
+    return await state_of(
+        thread, who, views=views, messages=messages, clients=clients, profiles=profiles
+    )
+
+
+async def list_threads(
+    who: Participant,
+    *,
+    archived: bool,
+    query: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    views: ViewStore,
+    messages: MessageStore,
+) -> list[ThreadState]:
+    """The caller's inbox or archive, newest activity first."""
+    page = await views.page(
+        who.id, who.practice_id, archived=archived, query=query, after=after, limit=limit
+    )
+    return [ThreadState(v, await _unread_count(v, messages)) for v in page]

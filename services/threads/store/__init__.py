@@ -1,0 +1,20 @@
+"""The threads service's MongoDB access: one module per collection family."""
+
+from services.threads.store.audit import AuditLog
+from services.threads.store.blocks import BlockList
+from services.threads.store.clients import ClientDirectory
+from services.threads.store.messages import MessageStore
+from services.threads.store.settings import PracticeSettings, ProviderProfiles
+from services.threads.store.threads import ThreadStore
+from services.threads.store.views import ViewStore
+
+__all__ = [
+    "AuditLog",
+    "BlockList",
+    "ClientDirectory",
+    "MessageStore",
+    "PracticeSettings",
+    "ProviderProfiles",
+    "ThreadStore",
+    "ViewStore",
+]
