@@ -5,8 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from services.threads.app import create_app
+from services.threads.deps import Deps
 from services.threads.settings import ThreadsSettings
 from tests.support import base_settings, running, unique
 
@@ -17,7 +19,21 @@ def threads_settings(**overrides: Any) -> ThreadsSettings:
 
 
 @pytest.fixture(scope="module")
-async def threads() -> AsyncIterator[httpx.AsyncClient]:
+async def service() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A running threads service and an HTTP client for it."""
+    app = create_app(threads_settings())
+    async with running(app) as client:
+        yield app, client
+
+
+@pytest.fixture(scope="module")
+def threads(service: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     """HTTP client of a running threads service."""
-    async with running(create_app(threads_settings())) as client:
-        yield client
+    return service[1]
+
+
+@pytest.fixture(scope="module")
+def deps(service: tuple[FastAPI, httpx.AsyncClient]) -> Deps:
+    """The running service's collaborators (stores, outboxes), for white-box checks."""
+    app_deps: Deps = service[0].state.deps
+    return app_deps

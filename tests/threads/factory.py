@@ -1,0 +1,142 @@
+"""Small factories for threads tests: practices, clients, threads and messages with unique ids."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared import topics
+from tests.support import auth, eventually, publish_json, unique
+
+
+@dataclass
+class Practice:
+    """A practice with messaging on and one provider."""
+
+    practice_id: str = field(default_factory=lambda: unique("pr-"))
+    provider_id: str = field(default_factory=lambda: unique("p-"))
+
+    def provider(self, provider_id: str | None = None) -> dict[str, str]:
+        """Headers of this practice's provider (or another one)."""
+        return auth(provider_id or self.provider_id, "provider", self.practice_id)
+
+    def client(self, client_id: str) -> dict[str, str]:
+        """Headers of a client of this practice."""
+        return auth(client_id, "client", self.practice_id)
+
+    def admin(self) -> dict[str, str]:
+        """Headers of a practice admin."""
+        return auth(unique("adm-"), "provider", self.practice_id, admin=True)
+
+
+@dataclass
+class Conversation:
+    """A provider-client thread in a practice."""
+
+    practice: Practice
+    client_id: str
+    thread_id: str
+
+    @property
+    def provider(self) -> dict[str, str]:
+        """The provider's headers."""
+        return self.practice.provider()
+
+    @property
+    def client(self) -> dict[str, str]:
+        """The client's headers."""
+        return self.practice.client(self.client_id)
+
+
+async def enable_messaging(http: httpx.AsyncClient, practice: Practice, on: bool = True) -> None:
+    """A practice admin turns messaging on (or off)."""
+    r = await http.put("/v1/practice/messaging", json={"enabled": on}, headers=practice.admin())
+    assert r.status_code == 200, r.text
+
+
+async def add_client(http: httpx.AsyncClient, practice: Practice, **fields: Any) -> dict[str, Any]:
+    """Publish a client record and wait until the directory shows it."""
+    record: dict[str, Any] = {
+        "practice_id": practice.practice_id,
+        "client_id": unique("c-"),
+        "first_name": "Ada",
+        "last_name": unique("Lovelace"),
+        "status": "active",
+        **fields,
+    }
+    await publish_json(topics.PRACTICE_CLIENTS, record["client_id"], record)
+
+    async def visible() -> bool:
+        r = await http.get(
+            "/v1/clients", params={"q": record["last_name"]}, headers=practice.provider()
+        )
+        return any(
+            c["client_id"] == record["client_id"] and c["active"] == (record["status"] == "active")
+            for c in r.json()["items"]
+        )
+
+    await eventually(visible)
+    return record
+
+
+async def open_thread(
+    http: httpx.AsyncClient, practice: Practice, client_id: str, *, expect: int = 201
+) -> str:
+    """The provider opens the thread with a client."""
+    r = await http.post("/v1/threads", json={"client_id": client_id}, headers=practice.provider())
+    assert r.status_code == expect, r.text
+    thread_id: str = r.json()["thread_id"]
+    return thread_id
+
+
+async def conversation(http: httpx.AsyncClient, **client_fields: Any) -> Conversation:
+    """A fresh practice with messaging on, a client and their thread."""
+    practice = Practice()
+    await enable_messaging(http, practice)
+    record = await add_client(http, practice, **client_fields)
+    thread_id = await open_thread(http, practice, record["client_id"])
+    return Conversation(practice, record["client_id"], thread_id)
+
+
+async def send(
+    http: httpx.AsyncClient,
+    thread_id: str,
+    headers: dict[str, str],
+    body: str = "hello",
+    *,
+    cmid: str | None = None,
+    expect: int = 201,
+) -> dict[str, Any]:
+    """Send a message and check the status."""
+    r = await http.post(
+        f"/v1/threads/{thread_id}/messages",
+        json={"body": body, "client_message_id": cmid or unique("m-")},
+        headers=headers,
+    )
+    assert r.status_code == expect, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def thread_of(http: httpx.AsyncClient, thread_id: str, headers: dict[str, str]) -> Any:
+    """GET one thread (asserting 200)."""
+    r = await http.get(f"/v1/threads/{thread_id}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def box(
+    http: httpx.AsyncClient, headers: dict[str, str], name: str = "inbox", **params: Any
+) -> list[str]:
+    """Thread ids in a box, in order."""
+    r = await http.get("/v1/threads", params={"box": name, **params}, headers=headers)
+    assert r.status_code == 200, r.text
+    return [t["thread_id"] for t in r.json()["items"]]
+
+
+async def red_dot(http: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    """The caller's unread thread count."""
+    r = await http.get("/v1/unread", headers=headers)
+    assert r.status_code == 200, r.text
+    count: int = r.json()["unread_threads"]
+    return count
