@@ -71,6 +71,7 @@ async def test_unsigned_token_is_refused() -> None:
         await verifier().verify(unsigned)
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 async def test_algorithm_not_pinned_is_refused() -> None:
     hs512 = jwt.encode(claims(), JWT_SECRET, algorithm="HS512")
 
@@ -83,6 +84,9 @@ def test_short_secret_is_refused_at_start() -> None:
         AuthSettings(messaging_jwt_secret="too-short")
 
 
-def test_settings_need_a_key_source() -> None:
+def test_settings_need_a_key_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESSAGING_JWT_SECRET", raising=False)
+    monkeypatch.delenv("MESSAGING_JWKS_URL", raising=False)
+
     with pytest.raises(ValidationError):
         AuthSettings()
