@@ -1,0 +1,1 @@
+"""Announcements service: one message to many clients, its recipients, stats and inboxes."""

@@ -1,0 +1,61 @@
+"""Composition root of the announcements service."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from services.announcements.api import router
+from services.announcements.deps import Deps
+from services.announcements.settings import AnnouncementsSettings
+from services.announcements.store import (
+    AnnouncementStore,
+    ClientProjection,
+    DeliveryOutcomes,
+    ReadMarks,
+)
+from services.announcements.subscribers import register_subscribers
+from shared.crypto import EnvelopeCipher
+from shared.kafka import create_broker
+from shared.service import create_service_app, service_runtime
+
+
+def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
+    """Build the announcements service; settings come from the environment unless given."""
+    settings = settings or AnnouncementsSettings()  # type: ignore[call-arg]
+    broker = create_broker(settings, client_id="announcements")
+    register_subscribers(broker, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_runtime(
+            app, settings, broker, name="announcements", database=settings.announcements_database
+        ) as runtime:
+            announcements = AnnouncementStore(
+                runtime.db,
+                EnvelopeCipher.from_settings(settings),
+                runtime.publisher,
+                per_part=settings.announcements_recipients_per_part,
+                grace=timedelta(seconds=settings.announcements_outbox_grace_seconds),
+            )
+            deps = Deps(
+                clients=ClientProjection(runtime.db),
+                announcements=announcements,
+                outcomes=DeliveryOutcomes(runtime.db),
+                reads=ReadMarks(runtime.db),
+                max_recipients=settings.announcements_max_recipients,
+            )
+            for store in (deps.clients, deps.announcements, deps.outcomes, deps.reads):
+                await store.ensure_indexes()
+            app.state.deps = deps
+            broker.context.set_global("deps", deps)
+            await broker.start()
+            runtime.spawn(announcements.outbox.run())
+            yield
+
+    app = create_service_app(
+        title="Announcements", lifespan=lifespan, routers=[router], broker=broker
+    )
+    app.state.broker = broker
+    return app

@@ -1,0 +1,32 @@
+"""The collaborators the composition root builds once per process."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.announcements.store import (
+    AnnouncementStore,
+    ClientProjection,
+    DeliveryOutcomes,
+    ReadMarks,
+)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything handlers need, built in app.py."""
+
+    clients: ClientProjection
+    announcements: AnnouncementStore
+    outcomes: DeliveryOutcomes
+    reads: ReadMarks
+    max_recipients: int
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+DepsDep = Annotated[Deps, Depends(_deps)]

@@ -1,0 +1,166 @@
+"""Announcements use cases; framework-free, collaborators passed in."""
+
+from services.announcements.domain import (
+    Announcement,
+    AnnouncementNotFound,
+    Draft,
+    InboxItem,
+    NewAnnouncement,
+    Receipt,
+    Recipients,
+    Stats,
+    UnknownRecipients,
+    check_recipient_count,
+    unique_in_order,
+)
+from services.announcements.store import (
+    AnnouncementStore,
+    ClientProjection,
+    DeliveryOutcomes,
+    ReadMarks,
+)
+from shared.events.clients import ClientRecordChanged
+from shared.events.notify import DeliveryRecorded
+
+
+async def record_client(record: ClientRecordChanged, *, clients: ClientProjection) -> None:
+    """Project a practice system's client record."""
+    await clients.upsert(record)
+
+
+async def record_delivery(event: DeliveryRecorded, *, outcomes: DeliveryOutcomes) -> None:
+    """Keep an announcement's delivery outcome; direct-message outcomes are not ours."""
+    if event.source == "announcement":
+        await outcomes.record(event)
+
+
+async def resolve_recipients(
+    practice_id: str, recipients: Recipients, *, clients: ClientProjection, max_recipients: int
+) -> tuple[str, ...]:
+    """The client ids an announcement goes to; blocks play no part (direct messages only)."""
+    if recipients.all_clients:
+        check_recipient_count(await clients.count_active(practice_id), max_recipients)
+        ids = await clients.active_ids(practice_id)
+    else:
+        ids = unique_in_order(recipients.client_ids)
+        check_recipient_count(len(ids), max_recipients)
+        if len(await clients.known(practice_id, ids)) != len(ids):
+            raise UnknownRecipients()
+    check_recipient_count(len(ids), max_recipients)
+    return ids
+
+
+async def preview_recipients(
+    practice_id: str, recipients: Recipients, *, clients: ClientProjection, max_recipients: int
+) -> int:
+    """How many clients an announcement would reach, validated exactly as sending would."""
+    ids = await resolve_recipients(
+        practice_id, recipients, clients=clients, max_recipients=max_recipients
+    )
+    return len(ids)
+
+
+async def send_announcement(
+    cmd: NewAnnouncement,
+    *,
+    clients: ClientProjection,
+    announcements: AnnouncementStore,
+    max_recipients: int,
+) -> Receipt:
+    """Store an announcement with its resolved recipients and publish it, once per key."""
+    existing = await announcements.find_receipt(cmd.author_id, cmd.idempotency_key)
+    if existing is not None:
+        return existing
+    ids = await resolve_recipients(
+        cmd.practice_id, cmd.recipients, clients=clients, max_recipients=max_recipients
+    )
+    draft = Draft(
+        practice_id=cmd.practice_id,
+        author_id=cmd.author_id,
+        idempotency_key=cmd.idempotency_key,
+        body=cmd.body,
+        subject=cmd.subject,
+        recipient_ids=ids,
+    )
+    return await announcements.create(draft)
+
+
+async def announcement_stats(
+    announcement: Announcement, *, outcomes: DeliveryOutcomes, reads: ReadMarks
+) -> Stats:
+    """Exact counts of distinct recipients, computed from the outcome records now."""
+    notified, failed = await outcomes.notified_and_failed(announcement.announcement_id)
+    return Stats(
+        recipients=announcement.recipient_count,
+        delivered=await outcomes.delivered(announcement.announcement_id),
+        notified=notified,
+        failed=failed,
+        read=await reads.count(announcement.announcement_id),
+    )
+
+
+async def list_sent(
+    practice_id: str,
+    author_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    announcements: AnnouncementStore,
+) -> list[Announcement]:
+    """The author's announcements, newest first."""
+    return await announcements.by_author(practice_id, author_id, after=after, limit=limit)
+
+
+async def get_sent(
+    announcement_id: str, practice_id: str, author_id: str, *, announcements: AnnouncementStore
+) -> Announcement:
+    """One of the author's announcements; anyone else's does not exist for them."""
+    found = await announcements.get(announcement_id)
+    if found is None or found.author_id != author_id or found.practice_id != practice_id:
+        raise AnnouncementNotFound(announcement_id)
+    return found
+
+
+async def list_inbox(
+    practice_id: str,
+    client_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    announcements: AnnouncementStore,
+    reads: ReadMarks,
+) -> list[InboxItem]:
+    """Announcements addressed to the client, newest first, with their read state."""
+    page = await announcements.addressed_to(practice_id, client_id, after=after, limit=limit)
+    read = await reads.read_among(client_id, [a.announcement_id for a in page]) if page else set()
+    return [InboxItem(a, a.announcement_id in read) for a in page]
+
+
+async def get_inbox_item(
+    announcement_id: str,
+    practice_id: str,
+    client_id: str,
+    *,
+    announcements: AnnouncementStore,
+    reads: ReadMarks,
+) -> InboxItem:
+    """One announcement addressed to the client."""
+    found = await announcements.get_addressed_to(announcement_id, practice_id, client_id)
+    if found is None:
+        raise AnnouncementNotFound(announcement_id)
+    read = await reads.read_among(client_id, [announcement_id])
+    return InboxItem(found, announcement_id in read)
+
+
+async def mark_read(
+    announcement_id: str,
+    practice_id: str,
+    client_id: str,
+    *,
+    announcements: AnnouncementStore,
+    reads: ReadMarks,
+) -> None:
+    """Mark an announcement read by one of its recipients (idempotent)."""
+    if not await announcements.is_addressed_to(announcement_id, practice_id, client_id):
+        raise AnnouncementNotFound(announcement_id)
+    await reads.mark(announcement_id, client_id)

@@ -1,0 +1,21 @@
+"""Announcements service settings."""
+
+from pydantic import Field
+
+from shared.events.announcements import RECIPIENTS_PER_PART
+from shared.service import InfraSettings
+from shared.settings import CryptoSettings
+
+
+class AnnouncementsSettings(InfraSettings, CryptoSettings):
+    """Configuration of the announcements service."""
+
+    announcements_port: int = 8003
+    announcements_database: str = "messaging_announcements"
+    announcements_max_recipients: int = Field(default=50_000, ge=1)
+    # Recipient ids per AnnouncementPublished part; the contract caps it.
+    announcements_recipients_per_part: int = Field(
+        default=RECIPIENTS_PER_PART, ge=1, le=RECIPIENTS_PER_PART
+    )
+    # How long an announcement may stay pending before the relay republishes it.
+    announcements_outbox_grace_seconds: float = Field(default=5.0, ge=0)

@@ -1,0 +1,336 @@
+"""The announcements service's MongoDB access; owns its indexes and the outbox."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from services.announcements.domain import Announcement, Draft, Receipt, sort_key, split_parts
+from shared.clock import utcnow
+from shared.crypto import EnvelopeCipher
+from shared.events.announcements import AnnouncementPublished
+from shared.events.base import Event
+from shared.events.clients import ClientRecordChanged
+from shared.events.notify import DeliveryRecorded
+from shared.ids import new_id, stable_uuid
+from shared.kafka import EventPublisher
+from shared.mongo import DuplicateKeyError
+from shared.outbox import Derive, Document, Outbox, pending_update
+
+log = logging.getLogger(__name__)
+
+# Chosen ids are looked up in slices so one query never carries tens of thousands of ids.
+_LOOKUP_SLICE = 1000
+_NOTIFY_CHANNELS = ["push", "email"]
+
+
+class ClientProjection:
+    """The local projection of `practice.clients.v1`: who is a client of which practice."""
+
+    def __init__(self, db: Any) -> None:
+        self._clients = db["clients"]
+
+    async def ensure_indexes(self) -> None:
+        """Index for a practice's active clients."""
+        await self._clients.create_index(
+            [("practice_id", 1), ("status", 1)], name="practice_status"
+        )
+
+    async def upsert(self, record: ClientRecordChanged) -> None:
+        """Store the latest record of a client (replaying it changes nothing)."""
+        await self._clients.update_one(
+            {"_id": record.client_id},
+            {
+                "$set": {
+                    "practice_id": record.practice_id,
+                    "status": record.status,
+                    "source_event_id": str(record.event_id),
+                }
+            },
+            upsert=True,
+        )
+
+    async def known(self, practice_id: str, client_ids: tuple[str, ...]) -> set[str]:
+        """Those of the ids that are clients of the practice (any status)."""
+        found: set[str] = set()
+        for start in range(0, len(client_ids), _LOOKUP_SLICE):
+            chunk = list(client_ids[start : start + _LOOKUP_SLICE])
+            cursor = self._clients.find(
+                {"_id": {"$in": chunk}, "practice_id": practice_id}, {"_id": 1}
+            )
+            found.update([doc["_id"] async for doc in cursor])
+        return found
+
+    async def count_active(self, practice_id: str) -> int:
+        """How many active clients the practice has."""
+        count: int = await self._clients.count_documents(
+            {"practice_id": practice_id, "status": "active"}
+        )
+        return count
+
+    async def active_ids(self, practice_id: str) -> tuple[str, ...]:
+        """The ids of the practice's active clients, in id order."""
+        cursor = self._clients.find(
+            {"practice_id": practice_id, "status": "active"}, {"_id": 1}
+        ).sort("_id", 1)
+        return tuple([doc["_id"] async for doc in cursor])
+
+
+def make_derive(per_part: int) -> Derive:
+    """The outbox's event derivation: an announcement document → its published parts."""
+
+    async def derive(doc: Document) -> list[Event]:
+        parts = split_parts(list(doc["recipient_ids"]), per_part)
+        return [
+            AnnouncementPublished(
+                event_id=stable_uuid(doc["_id"], doc["rev"], number),
+                occurred_at=doc["created_at"],
+                announcement_id=doc["_id"],
+                practice_id=doc["practice_id"],
+                author_id=doc["author_id"],
+                part=number,
+                parts=len(parts),
+                recipient_count=doc["recipient_count"],
+                recipient_ids=ids,
+            )
+            for number, ids in enumerate(parts, start=1)
+        ]
+
+    return derive
+
+
+# Reads never need the (possibly 50,000 long) recipient list back.
+_WITHOUT_RECIPIENTS = {"recipient_ids": 0}
+
+
+class AnnouncementStore:
+    """Announcements with their resolved recipients; texts sealed at rest; store-then-publish."""
+
+    def __init__(
+        self,
+        db: Any,
+        cipher: EnvelopeCipher,
+        publisher: EventPublisher,
+        *,
+        per_part: int,
+        grace: timedelta,
+    ) -> None:
+        self._announcements = db["announcements"]
+        self._cipher = cipher
+        self.outbox = Outbox(self._announcements, make_derive(per_part), publisher, grace=grace)
+
+    async def ensure_indexes(self) -> None:
+        """Idempotency, the author's list, the recipients' inbox and the outbox relay."""
+        await self._announcements.create_index(
+            [("author_id", 1), ("idempotency_key", 1)], name="author_idempotency", unique=True
+        )
+        await self._announcements.create_index(
+            [("practice_id", 1), ("author_id", 1), ("sort_key", -1)], name="author_list"
+        )
+        await self._announcements.create_index(
+            [("recipient_ids", 1), ("sort_key", -1)], name="recipient_inbox"
+        )
+        await self.outbox.ensure_indexes()
+
+    async def create(self, draft: Draft) -> Receipt:
+        """Store a new announcement and publish it; a repeated idempotency key returns the first."""
+        try:
+            doc = await self.insert_pending(draft)
+        except DuplicateKeyError:
+            existing = await self.find_receipt(draft.author_id, draft.idempotency_key)
+            if existing is None:  # pragma: no cover - the unique index just said it exists
+                raise
+            return existing
+        try:
+            await self.outbox.publish(doc)
+        except Exception:
+            # Stored durably and still pending: the relay publishes it.
+            log.warning(
+                "announcement publish deferred to the relay",
+                extra={"announcement_id": doc["_id"]},
+                exc_info=True,
+            )
+        return Receipt(doc["_id"], doc["recipient_count"])
+
+    async def insert_pending(self, draft: Draft) -> dict[str, Any]:
+        """Write the announcement with its pending events in one insert (no publish)."""
+        announcement_id = new_id()
+        now = utcnow()
+        created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON precision
+        doc: dict[str, Any] = {
+            "_id": announcement_id,
+            "practice_id": draft.practice_id,
+            "author_id": draft.author_id,
+            "idempotency_key": draft.idempotency_key,
+            "body": self._cipher.seal(draft.body, announcement_id),
+            "subject": (
+                self._cipher.seal(draft.subject, announcement_id)
+                if draft.subject is not None
+                else None
+            ),
+            "recipient_ids": list(draft.recipient_ids),
+            "recipient_count": len(draft.recipient_ids),
+            "created_at": created_at,
+            "sort_key": sort_key(created_at, announcement_id),
+            **pending_update(),
+        }
+        await self._announcements.insert_one(doc)
+        return doc
+
+    async def find_receipt(self, author_id: str, idempotency_key: str) -> Receipt | None:
+        """The announcement an author already sent with this idempotency key, if any."""
+        doc = await self._announcements.find_one(
+            {"author_id": author_id, "idempotency_key": idempotency_key},
+            {"_id": 1, "recipient_count": 1},
+        )
+        return Receipt(doc["_id"], doc["recipient_count"]) if doc else None
+
+    async def get(self, announcement_id: str) -> Announcement | None:
+        """One announcement, decrypted, or None."""
+        doc = await self._announcements.find_one({"_id": announcement_id}, _WITHOUT_RECIPIENTS)
+        return self._announcement(doc) if doc else None
+
+    async def by_author(
+        self, practice_id: str, author_id: str, *, after: str | None, limit: int
+    ) -> list[Announcement]:
+        """An author's announcements, newest first."""
+        where: dict[str, Any] = {"practice_id": practice_id, "author_id": author_id}
+        return await self._page(where, after=after, limit=limit)
+
+    async def addressed_to(
+        self, practice_id: str, client_id: str, *, after: str | None, limit: int
+    ) -> list[Announcement]:
+        """Announcements whose recipients include the client, newest first."""
+        where: dict[str, Any] = {"practice_id": practice_id, "recipient_ids": client_id}
+        return await self._page(where, after=after, limit=limit)
+
+    async def get_addressed_to(
+        self, announcement_id: str, practice_id: str, client_id: str
+    ) -> Announcement | None:
+        """One announcement if the client is among its recipients, else None."""
+        doc = await self._announcements.find_one(
+            {"_id": announcement_id, "practice_id": practice_id, "recipient_ids": client_id},
+            _WITHOUT_RECIPIENTS,
+        )
+        return self._announcement(doc) if doc else None
+
+    async def is_addressed_to(self, announcement_id: str, practice_id: str, client_id: str) -> bool:
+        """True when the client is among the announcement's recipients."""
+        count: int = await self._announcements.count_documents(
+            {"_id": announcement_id, "practice_id": practice_id, "recipient_ids": client_id},
+            limit=1,
+        )
+        return count > 0
+
+    async def _page(
+        self, where: dict[str, Any], *, after: str | None, limit: int
+    ) -> list[Announcement]:
+        if after:
+            where["sort_key"] = {"$lt": after}
+        cursor = self._announcements.find(where, _WITHOUT_RECIPIENTS).sort("sort_key", -1)
+        return [self._announcement(doc) async for doc in cursor.limit(limit)]
+
+    def _announcement(self, doc: dict[str, Any]) -> Announcement:
+        aad = doc["_id"]
+        return Announcement(
+            announcement_id=doc["_id"],
+            practice_id=doc["practice_id"],
+            author_id=doc["author_id"],
+            subject=self._cipher.open(doc["subject"], aad) if doc.get("subject") else None,
+            body=self._cipher.open(doc["body"], aad),
+            created_at=doc["created_at"],
+            recipient_count=doc["recipient_count"],
+            sort_key=doc["sort_key"],
+        )
+
+
+class DeliveryOutcomes:
+    """One outcome per (announcement, recipient, channel), from `messaging.deliveries.v1`.
+
+    Each status ever seen is a flag, so redelivery and reordering change nothing and a
+    later "sent" outranks an earlier "failed".
+    """
+
+    def __init__(self, db: Any) -> None:
+        self._outcomes = db["delivery_outcomes"]
+
+    async def ensure_indexes(self) -> None:
+        """One document per announcement, recipient and channel."""
+        await self._outcomes.create_index(
+            [("source_id", 1), ("recipient_id", 1), ("channel", 1)],
+            name="source_recipient_channel",
+            unique=True,
+        )
+        await self._outcomes.create_index([("source_id", 1), ("channel", 1)], name="source_channel")
+
+    async def record(self, event: DeliveryRecorded) -> None:
+        """Remember that this status was reached (idempotent)."""
+        key = {
+            "source_id": event.source_id,
+            "recipient_id": event.recipient_id,
+            "channel": event.channel,
+        }
+        update = {
+            "$set": {
+                f"status_{event.status}": True,
+                "last_status": event.status,
+                "practice_id": event.practice_id,
+                "updated_at": utcnow(),
+            }
+        }
+        try:
+            await self._outcomes.update_one(key, update, upsert=True)
+        except DuplicateKeyError:
+            # A concurrent upsert created it first: now it exists, update it.
+            await self._outcomes.update_one(key, update)
+
+    async def delivered(self, announcement_id: str) -> int:
+        """Recipients whose inbox received the announcement."""
+        count: int = await self._outcomes.count_documents(
+            {"source_id": announcement_id, "channel": "inbox", "status_delivered": True}
+        )
+        return count
+
+    async def notified_and_failed(self, announcement_id: str) -> tuple[int, int]:
+        """Recipients notified on some channel; recipients whose every attempt failed."""
+        where = {"source_id": announcement_id, "channel": {"$in": _NOTIFY_CHANNELS}}
+        sent = set(await self._outcomes.distinct("recipient_id", {**where, "status_sent": True}))
+        failed = set(
+            await self._outcomes.distinct("recipient_id", {**where, "status_failed": True})
+        )
+        return len(sent), len(failed - sent)
+
+
+class ReadMarks:
+    """Which client read which announcement: one mark each, by unique index."""
+
+    def __init__(self, db: Any) -> None:
+        self._reads = db["read_marks"]
+
+    async def ensure_indexes(self) -> None:
+        """One mark per announcement and client."""
+        await self._reads.create_index(
+            [("announcement_id", 1), ("client_id", 1)], name="announcement_client", unique=True
+        )
+        await self._reads.create_index([("client_id", 1)], name="client")
+
+    async def mark(self, announcement_id: str, client_id: str) -> None:
+        """Record a read; marking again changes nothing."""
+        try:
+            await self._reads.insert_one(
+                {"announcement_id": announcement_id, "client_id": client_id, "read_at": utcnow()}
+            )
+        except DuplicateKeyError:
+            return
+
+    async def read_among(self, client_id: str, announcement_ids: list[str]) -> set[str]:
+        """Those of the announcements the client has read."""
+        cursor = self._reads.find(
+            {"client_id": client_id, "announcement_id": {"$in": announcement_ids}},
+            {"announcement_id": 1},
+        )
+        return {doc["announcement_id"] async for doc in cursor}
+
+    async def count(self, announcement_id: str) -> int:
+        """How many recipients have read the announcement."""
+        count: int = await self._reads.count_documents({"announcement_id": announcement_id})
+        return count

@@ -1,0 +1,108 @@
+"""Small factories for announcement tests: practices, clients, providers, requests."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared import topics
+from tests.support import auth, eventually, producer, unique
+
+
+def client_record(practice_id: str, **fields: object) -> dict[str, object]:
+    """A practice system's client record with a unique id."""
+    record: dict[str, object] = {
+        "practice_id": practice_id,
+        "client_id": unique("c-"),
+        "first_name": "Ada",
+        "last_name": unique("Lovelace"),
+        "status": "active",
+    }
+    record.update(fields)
+    return record
+
+
+async def publish_clients(records: list[dict[str, object]]) -> None:
+    """Publish client records as the practice's systems would, with one producer."""
+    async with producer() as p:
+        sent = [
+            await p.send(
+                topics.PRACTICE_CLIENTS,
+                json.dumps(r).encode(),
+                key=str(r["client_id"]).encode(),
+            )
+            for r in records
+        ]
+        await p.flush()
+        for future in sent:
+            await future
+
+
+@dataclass
+class Practice:
+    """A practice of the test: its id, a provider and the clients it published."""
+
+    practice_id: str = field(default_factory=lambda: unique("pr-"))
+    provider_id: str = field(default_factory=lambda: unique("p-"))
+    clients: list[str] = field(default_factory=list)
+
+    def provider(self, provider_id: str | None = None) -> dict[str, str]:
+        """Headers of the practice's provider (or another provider of it)."""
+        return auth(provider_id or self.provider_id, "provider", self.practice_id)
+
+    def client(self, client_id: str) -> dict[str, str]:
+        """Headers of one of the practice's clients."""
+        return auth(client_id, "client", self.practice_id)
+
+
+async def preview(
+    http: httpx.AsyncClient, practice: Practice, recipients: dict[str, Any]
+) -> httpx.Response:
+    """Ask how many clients an announcement would reach."""
+    return await http.post(
+        "/v1/announcements/preview",
+        json={"recipients": recipients},
+        headers=practice.provider(),
+    )
+
+
+async def new_practice(service: Any, *, active: int = 2, inactive: int = 0) -> Practice:
+    """A practice whose clients the service has projected."""
+    practice = Practice()
+    records = [client_record(practice.practice_id) for _ in range(active)] + [
+        client_record(practice.practice_id, status="inactive") for _ in range(inactive)
+    ]
+    practice.clients = [str(r["client_id"]) for r in records]
+    await publish_clients(records)
+
+    async def projected() -> bool:
+        known = await service.deps.clients.known(practice.practice_id, tuple(practice.clients))
+        return len(known) == len(records)
+
+    await eventually(projected, timeout=60)
+    return practice
+
+
+def announcement(recipients: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A create request with a fresh idempotency key."""
+    payload: dict[str, Any] = {
+        "body": "Our office is closed on Friday.",
+        "subject": "Office hours",
+        "recipients": recipients,
+        "idempotency_key": unique("idem-"),
+    }
+    payload.update(fields)
+    return payload
+
+
+async def send(
+    http: httpx.AsyncClient, practice: Practice, recipients: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """Send an announcement as the practice's provider; it must be accepted."""
+    response = await http.post(
+        "/v1/announcements", json=announcement(recipients, **fields), headers=practice.provider()
+    )
+    assert response.status_code == 202, response.text
+    created: dict[str, Any] = response.json()
+    return created
