@@ -1,5 +1,6 @@
 """Events derived from stored documents, for the outboxes (ids stable per revision)."""
 
+import asyncio
 from typing import Any
 
 from services.threads.store import MessageStore, ViewStore
@@ -89,13 +90,19 @@ def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
     ]
 
 
+async def _unread_count(doc: Document, messages: MessageStore) -> int:
+    if not doc.get("unread"):
+        return 0
+    return await messages.count_from_others_after(
+        doc["thread_id"], doc["participant_id"], doc.get("read_seq", 0)
+    )
+
+
 async def view_events(doc: Document, *, views: ViewStore, messages: MessageStore) -> list[Event]:
     """One participant's thread state, with their red-dot count computed now."""
-    unread_count = 0
-    if doc.get("unread"):
-        unread_count = await messages.count_from_others_after(
-            doc["thread_id"], doc["participant_id"], doc.get("read_seq", 0)
-        )
+    unread_count, unread_threads = await asyncio.gather(
+        _unread_count(doc, messages), views.count_unread(doc["participant_id"])
+    )
     return [
         ThreadStateChanged(
             event_id=stable_uuid(doc["_id"], doc["rev"], "state"),
@@ -108,6 +115,6 @@ async def view_events(doc: Document, *, views: ViewStore, messages: MessageStore
             unread_count=unread_count,
             archived=bool(doc.get("archived")),
             read_seq=doc.get("read_seq", 0),
-            unread_threads=await views.count_unread(doc["participant_id"]),
+            unread_threads=unread_threads,
         )
     ]

@@ -1,5 +1,7 @@
 """Sending and reading messages, and what a stored message causes."""
 
+import asyncio
+
 from services.threads import events
 from services.threads.domain import (
     Message,
@@ -55,20 +57,27 @@ async def send_message(
     both participants' views (see `message_effects`), so a crash loses nothing.
     """
     check_body(body)
-    thread = await visible_thread(thread_id, who, threads=threads)
-    earlier = await messages.by_client_message_id(thread_id, client_message_id)
+    thread, earlier = await asyncio.gather(
+        visible_thread(thread_id, who, threads=threads),
+        messages.by_client_message_id(thread_id, client_message_id),
+    )
     if earlier is not None:
         await audit.record(who, "message.send.retry", thread_id)
         return earlier, False
-    if not await practices.is_enabled(thread.practice_id):
+    enabled, blocked, name = await asyncio.gather(
+        practices.is_enabled(thread.practice_id),
+        blocks.is_blocked(thread.provider_id, who.id),
+        _sender_name(who, profiles=profiles, clients=clients),
+    )
+    if not enabled:
         raise MessagingDisabled(thread.practice_id)
-    if who.role == "client" and await blocks.is_blocked(thread.provider_id, who.id):
+    if who.role == "client" and blocked:
         raise SenderBlocked(thread.provider_id)
-    name = await _sender_name(who, profiles=profiles, clients=clients)
     message, doc = await messages.append(thread, who, name, body, client_message_id)
     if doc is not None:
-        await outbox.publish(doc)
-    await audit.record(who, "message.send", thread_id)
+        await asyncio.gather(outbox.publish(doc), audit.record(who, "message.send", thread_id))
+    else:
+        await audit.record(who, "message.send.retry", thread_id)
     return message, doc is not None
 
 
@@ -82,10 +91,13 @@ async def message_effects(
 ) -> list[Event]:
     """Apply a stored message to both views, then derive its events (safe to repeat)."""
     thread_id, seq, at = doc["thread_id"], doc["seq"], doc["created_at"]
-    await views.touch(thread_id, doc["sender_id"], seq, at)
-    await views.touch(thread_id, doc["recipient_id"], seq, at)
-    changed = await views.mark_incoming(thread_id, doc["recipient_id"], seq)
-    if changed is not None:
+    _, changed = await asyncio.gather(
+        views.touch(thread_id, doc["sender_id"], seq, at),
+        views.mark_incoming(thread_id, doc["recipient_id"], seq, at),
+    )
+    if changed is None:  # the recipient already read past it: only move the position
+        await views.touch(thread_id, doc["recipient_id"], seq, at)
+    else:
         await view_outbox.publish(changed)
     return events.message_events(doc, cipher=cipher)
 

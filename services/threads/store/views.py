@@ -106,12 +106,17 @@ class ViewStore:
         )
 
     async def mark_incoming(
-        self, thread_id: str, participant_id: str, seq: int
+        self, thread_id: str, participant_id: str, seq: int, at: datetime | None = None
     ) -> dict[str, Any] | None:
-        """A message from the other party: unread and back in the inbox, unless already read."""
+        """A message from the other party: unread and back in the inbox, unless already read.
+
+        Also advances the last message position; None when the view had read past `seq`.
+        """
+        update: dict[str, Any] = {"$set": {"unread": True, "archived": False, **pending_update()}}
+        if at is not None:
+            update["$max"] = {"last_seq": seq, "last_message_at": at, "activity_at": at}
         return await self._update(
-            {"_id": view_id(thread_id, participant_id), "read_seq": {"$lt": seq}},
-            {"$set": {"unread": True, "archived": False, **pending_update()}},
+            {"_id": view_id(thread_id, participant_id), "read_seq": {"$lt": seq}}, update
         )
 
     async def set_read(
