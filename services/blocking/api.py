@@ -25,6 +25,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such client in the provider's practice", **_PROBLEM},
     422: {"description": "Invalid request", **_PROBLEM},
 }
+_LIST_ERRORS = {status: doc for status, doc in _ERRORS.items() if status != 404}
+_BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every requested client is now blocked (nothing is written on a 404)"},
+    **_ERRORS,
+}
 
 
 class BulkBlockIn(BaseModel):
@@ -100,14 +105,14 @@ async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: D
         raise not_found("client") from error
 
 
-@router.post("/blocks", responses=_ERRORS)
+@router.post("/blocks", responses=_BULK_RESPONSES)
 async def block_clients(request: BulkBlockIn, caller: CurrentCaller, deps: DepsDep) -> BulkBlockOut:
     """Block several clients at once: all of them, or none if any id is not a client (404)."""
     newly = await _block(_provider(caller), request.client_ids, deps)
     return BulkBlockOut(client_ids=list(dict.fromkeys(request.client_ids)), newly_blocked=newly)
 
 
-@router.get("/blocks", responses=_ERRORS)
+@router.get("/blocks", responses=_LIST_ERRORS)
 async def list_blocks(
     caller: CurrentCaller,
     deps: DepsDep,
