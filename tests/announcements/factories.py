@@ -23,20 +23,18 @@ def client_record(practice_id: str, **fields: object) -> dict[str, object]:
     return record
 
 
-async def publish_clients(records: list[dict[str, object]]) -> None:
-    """Publish client records as the practice's systems would, with one producer."""
+async def publish_many(topic: str, records: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish (key, JSON value) records in order with one producer."""
     async with producer() as p:
-        sent = [
-            await p.send(
-                topics.PRACTICE_CLIENTS,
-                json.dumps(r).encode(),
-                key=str(r["client_id"]).encode(),
-            )
-            for r in records
-        ]
+        sent = [await p.send(topic, json.dumps(v).encode(), key=k.encode()) for k, v in records]
         await p.flush()
         for future in sent:
             await future
+
+
+async def publish_clients(records: list[dict[str, object]]) -> None:
+    """Publish client records as the practice's systems would."""
+    await publish_many(topics.PRACTICE_CLIENTS, [(str(r["client_id"]), r) for r in records])
 
 
 @dataclass

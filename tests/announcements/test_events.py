@@ -1,0 +1,87 @@
+"""AnnouncementPublished parts on messaging.announcements.v1: every recipient, no text."""
+
+from typing import Any
+
+import pytest
+
+from services.announcements.domain import Draft
+from services.announcements.store import make_derive
+from shared import topics
+from tests.announcements.conftest import Service, raw_announcement
+from tests.announcements.factories import new_practice, send
+from tests.support import TopicTail, body, eventually, header, unique
+
+PER_PART = 10
+
+
+@pytest.fixture(scope="module")
+def settings_overrides() -> dict[str, Any]:
+    """Small parts, so a few dozen clients span several; a short relay grace period."""
+    return {
+        "announcements_recipients_per_part": PER_PART,
+        "announcements_outbox_grace_seconds": 0.5,
+    }
+
+
+def parts_of(records: list[Any]) -> dict[int, dict[str, Any]]:
+    """The distinct parts among records (a republished part keeps its event id)."""
+    return {body(r)["part"]: body(r) for r in {header(r, "ce_id"): r for r in records}.values()}
+
+
+async def test_parts_carry_every_recipient_and_no_text(service: Service) -> None:
+    practice = await new_practice(service, active=25)
+    sentinel = "SENTINEL-" + unique()
+    async with TopicTail(topics.MESSAGING_ANNOUNCEMENTS) as tail:
+        created = await send(
+            service.http,
+            practice,
+            {"all_clients": True},
+            body=f"Pay by Friday {sentinel}",
+            subject=f"Billing {sentinel}",
+        )
+        mine = await tail.wait_for(lambda r: r.key.decode() == created["announcement_id"], count=3)
+        everything = await tail.settle(0.5)
+
+    parts = parts_of(mine)
+    assert sorted(parts) == [1, 2, 3]
+    assert {p["parts"] for p in parts.values()} == {3}
+    assert {p["recipient_count"] for p in parts.values()} == {25}
+    assert sorted(i for p in parts.values() for i in p["recipient_ids"]) == sorted(practice.clients)
+    assert all(len(p["recipient_ids"]) <= PER_PART for p in parts.values())
+    assert {p["author_id"] for p in parts.values()} == {practice.provider_id}
+    assert {header(r, "ce_type") for r in mine} == {"messaging.announcement.published"}
+    assert all(sentinel.encode() not in r.value for r in everything)
+    assert all("body" not in p and "subject" not in p for p in parts.values())
+
+
+async def test_published_announcement_is_no_longer_pending(service: Service) -> None:
+    practice = await new_practice(service, active=1)
+
+    created = await send(service.http, practice, {"all_clients": True})
+
+    doc = await raw_announcement(service, created["announcement_id"])
+    assert doc is not None and doc["pending"] is False
+
+
+async def test_relay_publishes_an_announcement_left_pending(service: Service) -> None:
+    practice = await new_practice(service, active=3)
+    draft = Draft(
+        practice_id=practice.practice_id,
+        author_id=practice.provider_id,
+        idempotency_key=unique("idem-"),
+        body="Stored, then the process died before publishing.",
+        subject=None,
+        recipient_ids=tuple(practice.clients),
+    )
+    async with TopicTail(topics.MESSAGING_ANNOUNCEMENTS) as tail:
+        doc = await service.deps.announcements.insert_pending(draft)
+        records = await tail.wait_for(lambda r: r.key.decode() == doc["_id"])
+
+    assert body(records[0])["recipient_ids"] == practice.clients
+    assert header(records[0], "ce_id") == str((await make_derive(PER_PART)(doc))[0].event_id)
+
+    async def published() -> bool:
+        stored = await raw_announcement(service, doc["_id"])
+        return stored is not None and stored["pending"] is False
+
+    assert await eventually(published)

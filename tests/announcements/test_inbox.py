@@ -1,0 +1,125 @@
+"""The client inbox: announcements addressed to the caller, read marks and read counts."""
+
+from typing import Any
+
+from tests.announcements.conftest import Service
+from tests.announcements.factories import Practice, new_practice, send
+from tests.support import auth, unique
+
+
+async def inbox(service: Service, practice: Practice, client_id: str) -> list[dict[str, Any]]:
+    response = await service.http.get("/v1/me/announcements", headers=practice.client(client_id))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def read_count(service: Service, practice: Practice, announcement_id: str) -> int:
+    response = await service.http.get(
+        f"/v1/announcements/{announcement_id}", headers=practice.provider()
+    )
+    assert response.status_code == 200, response.text
+    count: int = response.json()["stats"]["read"]
+    return count
+
+
+async def test_recipient_sees_the_announcement_in_their_inbox(service: Service) -> None:
+    practice = await new_practice(service, active=2)
+    recipient = practice.clients[0]
+
+    created = await send(
+        service.http, practice, {"client_ids": [recipient]}, body="Hello all", subject="News"
+    )
+
+    items = await inbox(service, practice, recipient)
+    assert len(items) == 1
+    assert items[0]["announcement_id"] == created["announcement_id"]
+    assert items[0]["body"] == "Hello all" and items[0]["subject"] == "News"
+    assert items[0]["read"] is False
+    assert items[0]["created_at"]
+
+
+async def test_clients_not_addressed_do_not_see_it(service: Service) -> None:
+    practice = await new_practice(service, active=2)
+    recipient, bystander = practice.clients
+    created = await send(service.http, practice, {"client_ids": [recipient]})
+
+    items = await inbox(service, practice, bystander)
+    direct = await service.http.get(
+        f"/v1/me/announcements/{created['announcement_id']}", headers=practice.client(bystander)
+    )
+
+    assert items == []
+    assert direct.status_code == 404
+
+
+async def test_same_client_id_in_another_practice_sees_nothing(service: Service) -> None:
+    practice = await new_practice(service, active=1)
+    await send(service.http, practice, {"all_clients": True})
+
+    response = await service.http.get(
+        "/v1/me/announcements", headers=auth(practice.clients[0], "client", unique("pr-"))
+    )
+
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+async def test_inbox_is_newest_first_and_paginated(service: Service) -> None:
+    practice = await new_practice(service, active=1)
+    sent = [
+        (await send(service.http, practice, {"all_clients": True}, body=f"n{i}"))["announcement_id"]
+        for i in range(3)
+    ]
+    headers = practice.client(practice.clients[0])
+
+    first = (await service.http.get("/v1/me/announcements?limit=2", headers=headers)).json()
+    second = (
+        await service.http.get(
+            "/v1/me/announcements",
+            params={"limit": 2, "cursor": first["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
+
+    got = [i["announcement_id"] for i in first["items"] + second["items"]]
+    assert got == list(reversed(sent))
+    assert second["next_cursor"] is None
+
+
+async def test_marking_read_shows_in_inbox_and_in_the_authors_read_count(
+    service: Service,
+) -> None:
+    practice = await new_practice(service, active=3)
+    reader = practice.clients[0]
+    created = await send(service.http, practice, {"all_clients": True})
+    path = f"/v1/me/announcements/{created['announcement_id']}/read"
+
+    first = await service.http.post(path, headers=practice.client(reader))
+    again = await service.http.post(path, headers=practice.client(reader))
+
+    assert first.status_code == again.status_code == 204
+    assert (await inbox(service, practice, reader))[0]["read"] is True
+    assert (await inbox(service, practice, practice.clients[1]))[0]["read"] is False
+    assert await read_count(service, practice, created["announcement_id"]) == 1
+
+
+async def test_marking_read_an_announcement_not_addressed_to_you_is_404(
+    service: Service,
+) -> None:
+    practice = await new_practice(service, active=2)
+    created = await send(service.http, practice, {"client_ids": [practice.clients[0]]})
+
+    response = await service.http.post(
+        f"/v1/me/announcements/{created['announcement_id']}/read",
+        headers=practice.client(practice.clients[1]),
+    )
+
+    assert response.status_code == 404
+    assert await read_count(service, practice, created["announcement_id"]) == 0
+
+
+async def test_providers_have_no_inbox(service: Service) -> None:
+    response = await service.http.get("/v1/me/announcements", headers=Practice().provider())
+
+    assert response.status_code == 403
