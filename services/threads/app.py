@@ -3,6 +3,7 @@
 import contextlib
 import functools
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,14 +30,21 @@ from shared.outbox import Outbox
 from shared.service import create_service_app, service_runtime
 
 
-def build_deps(db: Any, publisher: EventPublisher, cipher: EnvelopeCipher) -> Deps:
-    """Wire stores and outboxes on one database."""
+def build_deps(
+    db: Any,
+    publisher: EventPublisher,
+    cipher: EnvelopeCipher,
+    *,
+    grace: timedelta = timedelta(seconds=5),
+) -> Deps:
+    """Wire stores and outboxes on one database; the relay leaves documents younger than grace."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
     practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
     view_outbox = Outbox(
         views.collection,
         functools.partial(events.view_events, views=views, messages=messages),
         publisher,
+        grace=grace,
     )
     message_outbox = Outbox(
         messages.collection,
@@ -44,11 +52,12 @@ def build_deps(db: Any, publisher: EventPublisher, cipher: EnvelopeCipher) -> De
             message_effects, views=views, view_outbox=view_outbox, messages=messages, cipher=cipher
         ),
         publisher,
+        grace=grace,
     )
     outboxes = Outboxes(
-        practices=Outbox(practices.collection, events.practice_events, publisher),
-        profiles=Outbox(profiles.collection, events.profile_events, publisher),
-        threads=Outbox(threads.collection, events.thread_events, publisher),
+        practices=Outbox(practices.collection, events.practice_events, publisher, grace=grace),
+        profiles=Outbox(profiles.collection, events.profile_events, publisher, grace=grace),
+        threads=Outbox(threads.collection, events.thread_events, publisher, grace=grace),
         messages=message_outbox,
         views=view_outbox,
     )
