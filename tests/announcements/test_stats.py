@@ -84,7 +84,7 @@ async def test_delivery_records_count_distinct_recipients_exactly(service: Servi
         found = await stats(service, practice, a)
         return found if found["delivered"] == 4 else None
 
-    assert await eventually(all_delivered) == {
+    assert await eventually(all_delivered, timeout=30) == {
         "recipients": 4,
         "delivered": 4,
         "notified": 2,
@@ -110,7 +110,7 @@ async def test_list_items_carry_stats(service: Service) -> None:
         item: dict[str, Any] = response.json()["items"][0]
         return item if item["stats"]["delivered"] == 1 else None
 
-    item = await eventually(listed)
+    item = await eventually(listed, timeout=30)
     assert item["announcement_id"] == a
     assert item["recipient_count"] == 1
     assert item["stats"] == {
