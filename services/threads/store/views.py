@@ -1,5 +1,6 @@
 """Per-participant views of threads: read position, unread flag, archive, last activity."""
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from services.threads.domain import Role, View
+from shared.mongo import DuplicateKeyError
 from shared.outbox import pending_update
 
 
@@ -64,10 +66,10 @@ class ViewStore:
     ) -> None:
         """Create the view unless it exists (replaying changes nothing)."""
         search = " ".join(v for v in other_names.values() if v).lower()
-        await self.collection.update_one(
-            {"_id": view_id(thread_id, participant_id)},
-            {
-                "$setOnInsert": {
+        with contextlib.suppress(DuplicateKeyError):  # a concurrent ensure created it
+            await self._insert_if_missing(
+                view_id(thread_id, participant_id),
+                {
                     "thread_id": thread_id,
                     "practice_id": practice_id,
                     "participant_id": participant_id,
@@ -82,10 +84,11 @@ class ViewStore:
                     "read_seq": 0,
                     "unread": False,
                     "archived": False,
-                }
-            },
-            upsert=True,
-        )
+                },
+            )
+
+    async def _insert_if_missing(self, _id: str, fields: dict[str, Any]) -> None:
+        await self.collection.update_one({"_id": _id}, {"$setOnInsert": fields}, upsert=True)
 
     async def get(self, thread_id: str, participant_id: str) -> View | None:
         """One participant's view of a thread."""
