@@ -1,0 +1,1 @@
+"""Notify service: devices, preferences, delivery records, push, email and live events."""

@@ -1,0 +1,1 @@
+"""Notify use cases; framework-free, collaborators passed in."""

@@ -1,0 +1,1 @@
+"""The notify service's MongoDB access: one module per collection family."""

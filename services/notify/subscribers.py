@@ -1,0 +1,71 @@
+"""Kafka consumers of the notify service: one thin function per topic and purpose."""
+
+from typing import Annotated
+
+from faststream import Context
+from faststream.kafka import KafkaBroker
+from pydantic import Field
+
+from services.notify.deps import Deps
+from services.notify.handlers import fanout, live, projections
+from services.notify.handlers.delivery import accept_job
+from services.notify.settings import NotifySettings
+from shared import topics
+from shared.events.announcements import AnnouncementPublished
+from shared.events.clients import ClientRecordChanged
+from shared.events.notify import NotificationRequested
+from shared.events.threads import MessageSent, ThreadCreated, ThreadStateChanged
+from shared.ids import new_id
+from shared.kafka import consumer_options
+
+# `messaging.threads.v1` carries several event types; `event_type` tells them apart.
+ThreadEvent = Annotated[ThreadStateChanged | ThreadCreated, Field(discriminator="event_type")]
+
+
+def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
+    """Attach the service's consumers to the broker."""
+
+    def group(name: str) -> dict[str, object]:
+        return consumer_options(settings, name)
+
+    @broker.subscriber(topics.MESSAGING_ANNOUNCEMENTS, **group("notify.fanout.announcements"))
+    async def on_announcement(event: AnnouncementPublished, deps: Deps = Context("deps")) -> None:
+        await fanout.fan_out_announcement(event, publisher=deps.publisher)
+
+    @broker.subscriber(topics.MESSAGING_MESSAGES, **group("notify.fanout.messages"))
+    async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
+        await fanout.fan_out_message(event, publisher=deps.publisher)
+
+    @broker.subscriber(topics.MESSAGING_NOTIFICATIONS, **group("notify.deliveries"))
+    async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
+        await accept_job(fanout.job_of(event), tools=deps.tools, dispatcher=deps.dispatcher)
+
+    @broker.subscriber(topics.PRACTICE_CLIENTS, **group("notify.clients"))
+    async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
+        await projections.record_client(event, clients=deps.clients)
+
+    @broker.subscriber(topics.MESSAGING_THREADS, **group("notify.read_state"))
+    async def on_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
+        if isinstance(event, ThreadStateChanged):
+            await projections.record_thread_state(event, reads=deps.reads)
+
+    register_live_subscribers(broker, settings)
+
+
+def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
+    """Each process reads every live-worthy event itself: its own groups, from now on."""
+    instance = new_id()[:12]
+
+    def live_group(name: str) -> dict[str, object]:
+        options = consumer_options(settings, f"notify.live.{name}.{instance}")
+        options["auto_offset_reset"] = "latest"
+        return options
+
+    @broker.subscriber(topics.MESSAGING_MESSAGES, **live_group("messages"))
+    async def live_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
+        await live.message_arrived(event, feed=deps.feed)
+
+    @broker.subscriber(topics.MESSAGING_THREADS, **live_group("threads"))
+    async def live_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
+        if isinstance(event, ThreadStateChanged):
+            await live.unread_changed(event, feed=deps.feed)

@@ -1,0 +1,86 @@
+"""A notify service on the real infrastructure, with a local push gateway and SMTP server."""
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.notify.app import create_app
+from services.notify.deps import Deps
+from services.notify.domain import Delivery, delivery_id
+from services.notify.settings import NotifySettings
+from services.notify.store.deliveries import FINAL_STATUSES
+from tests.notify.fakes import PushGatewayStub, SmtpStub, serve
+from tests.support import base_settings, running, unique
+
+
+@dataclass
+class Notify:
+    """A running notify service and the fakes it talks to."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    gateway: PushGatewayStub
+    smtp: SmtpStub
+
+    @property
+    def deps(self) -> Deps:
+        """The service's collaborators (stores), for setting up and checking state."""
+        deps: Deps = self.app.state.deps
+        return deps
+
+
+async def settled(
+    notify: Notify, source_id: str, recipient_id: str, channel: str
+) -> Delivery | None:
+    """The delivery record of one channel to one recipient, once it has its final outcome."""
+    record = await notify.deps.tools.deliveries.get(delivery_id(source_id, recipient_id, channel))  # type: ignore[arg-type]
+    return record if record is not None and record.status in FINAL_STATUSES else None
+
+
+def notify_settings(gateway_url: str, smtp_port: int, **overrides: Any) -> NotifySettings:
+    """Fast timings, a database of its own, and the local fakes."""
+    values: dict[str, Any] = {
+        "notify_database": unique("test_notify_"),
+        "push_gateway_url": f"{gateway_url}/_matrix/push/v1/notify",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_tls": False,
+        "notify_email_delay_seconds": 1.0,
+        "notify_retry_base_seconds": 0.05,
+        "notify_retry_max_seconds": 2.0,
+        "notify_scheduler_interval_seconds": 0.25,
+        "notify_send_timeout_seconds": 2.0,
+        "notify_heartbeat_seconds": 1.0,
+        **overrides,
+    }
+    return NotifySettings(**base_settings(**values))
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpStub]:
+    """A local SMTP server (plain text: SMTP_TLS=false in tests)."""
+    stub = SmtpStub()
+    stub.controller.start()
+    yield stub
+    stub.controller.stop()
+
+
+@pytest.fixture(scope="module")
+async def gateway() -> AsyncIterator[PushGatewayStub]:
+    """A local Matrix push gateway."""
+    stub = PushGatewayStub()
+    async with serve(stub.app()) as url:
+        stub.url = url
+        yield stub
+
+
+@pytest.fixture(scope="module")
+async def notify(gateway: PushGatewayStub, smtp: SmtpStub) -> AsyncIterator[Notify]:
+    """A running notify service."""
+    app = create_app(notify_settings(gateway.url, smtp.port))
+    async with running(app) as http:
+        yield Notify(app=app, http=http, gateway=gateway, smtp=smtp)

@@ -1,0 +1,115 @@
+"""Local stand-ins for the outside world: a push gateway and an SMTP server on 127.0.0.1."""
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """Serve an ASGI app over TCP on 127.0.0.1; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan=lifespan, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class PushGatewayStub:
+    """Records every push; can fail (503) or reject pushkeys on demand."""
+
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    failures_left: dict[str, int] = field(default_factory=dict)
+    rejecting: set[str] = field(default_factory=set)
+    raw_bodies: list[bytes] = field(default_factory=list)
+
+    def fail(self, pushkey: str, times: int = -1) -> None:
+        """Answer 503 for requests carrying this pushkey (`times` times; -1 forever)."""
+        self.failures_left[pushkey] = times
+
+    def reject(self, pushkey: str) -> None:
+        """Report this pushkey as rejected."""
+        self.rejecting.add(pushkey)
+
+    def pushes_to(self, pushkey: str) -> list[dict[str, Any]]:
+        """Accepted notifications that reached a pushkey."""
+        return [
+            r
+            for r in self.requests
+            if any(d["pushkey"] == pushkey for d in r["notification"]["devices"])
+        ]
+
+    def app(self) -> FastAPI:
+        """The gateway's HTTP face (`POST /_matrix/push/v1/notify`)."""
+        api = FastAPI()
+
+        @api.post("/_matrix/push/v1/notify")
+        async def notify(request: Request) -> JSONResponse:
+            raw = await request.body()
+            self.raw_bodies.append(raw)
+            body = await request.json()
+            keys = [d["pushkey"] for d in body["notification"]["devices"]]
+            for key in keys:
+                left = self.failures_left.get(key, 0)
+                if left != 0:
+                    self.failures_left[key] = left - 1 if left > 0 else left
+                    return JSONResponse({"error": "unavailable"}, status_code=503)
+            self.requests.append(body)
+            return JSONResponse({"rejected": [k for k in keys if k in self.rejecting]})
+
+        return api
+
+
+class SmtpStub:
+    """An aiosmtpd server in a thread that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message, bytes]] = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd hook: record the message."""
+        raw = bytes(envelope.content)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(raw), raw))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        """Messages delivered to an address."""
+        with self._lock:
+            return [m for rcpts, m, _ in self.messages if address in rcpts]
+
+    def raw(self) -> list[bytes]:
+        """Every message as received."""
+        with self._lock:
+            return [raw for _, _, raw in self.messages]

@@ -1,0 +1,139 @@
+"""Fan-out: every recipient of an announcement or message gets exactly one push per source."""
+
+import asyncio
+import collections
+import time
+
+import pytest
+
+from services.notify.domain import Delivery
+from shared import topics
+from tests.notify.conftest import Notify, settled
+from tests.notify.factories import add_devices, announcement, message_sent, publish
+from tests.support import TopicTail, auth, body, eventually, unique
+
+SENTINEL = "SENTINEL-PHI-7f3a"
+
+
+async def records(notify: Notify, source_id: str, channel: str) -> list[dict[str, object]]:
+    """Delivery records of one source on one channel."""
+    return await notify.deps.tools.deliveries.by_source(source_id, channel)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(240)
+async def test_announcement_to_1000_recipients_pushes_each_exactly_once_when_replayed(
+    notify: Notify,
+) -> None:
+    recipients = [unique("c-") for _ in range(1000)]
+    tokens = {r: unique("tok-") for r in recipients}
+    await add_devices(notify.deps.users, tokens)
+    wanted = set(tokens.values())
+    event = announcement(recipients)
+
+    def pushed() -> list[str]:
+        return [
+            d["pushkey"]
+            for r in notify.gateway.requests
+            for d in r["notification"]["devices"]
+            if d["pushkey"] in wanted
+        ]
+
+    started = time.monotonic()
+    await publish(event)
+    await publish(event)  # a redelivered event never notifies twice
+    await eventually(lambda: _true(len(pushed()) >= 1000), timeout=180)
+    elapsed = time.monotonic() - started
+    print(f"\n[notify] 1,000-recipient announcement: 1,000 pushes in {elapsed:.2f}s")
+
+    async def counts() -> dict[str, int]:
+        found = await notify.deps.tools.deliveries.by_source(event.announcement_id)
+        return dict(collections.Counter(str(r["channel"]) for r in found))
+
+    # Scanning records is slow on the development database: poll gently.
+    full = {"inbox": 1000, "push": 1000, "email": 1000}
+    deadline = time.monotonic() + 60
+    while (found := await counts()) != full and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+    assert found == full
+    assert sorted(pushed()) == sorted(wanted)  # exactly one push per recipient
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_announcement_records_inbox_delivered_and_push_skipped_without_device(
+    notify: Notify,
+) -> None:
+    with_device, without = unique("c-"), unique("c-")
+    await add_devices(notify.deps.users, {with_device: unique("tok-")})
+    event = announcement([with_device, without])
+    async with TopicTail(topics.MESSAGING_DELIVERIES) as tail:
+        await publish(event)
+        seen = await tail.wait_for(lambda r: body(r)["source_id"] == event.announcement_id, count=6)
+        await tail.settle(0.5)
+
+    outcomes = {
+        (b["recipient_id"], b["channel"]): (b["status"], b["reason"])
+        for b in (body(r) for r in tail.records)
+        if b["source_id"] == event.announcement_id
+    }
+    assert len(seen) >= 6
+    assert outcomes == {
+        (with_device, "inbox"): ("delivered", None),
+        (with_device, "push"): ("sent", None),
+        (with_device, "email"): ("skipped", "no_address"),
+        (without, "inbox"): ("delivered", None),
+        (without, "push"): ("skipped", "no_device"),
+        (without, "email"): ("skipped", "no_address"),
+    }
+
+
+async def test_direct_message_pushes_the_client_without_content(notify: Notify) -> None:
+    client, token = unique("c-"), unique("tok-")
+    await add_devices(notify.deps.users, {client: token})
+    message = message_sent(client, message_id=unique(f"m-{SENTINEL}-"))
+
+    await publish(message)
+    pushes = await eventually(lambda: _pushes(notify, token))
+
+    payload = pushes[0]["notification"]
+    assert set(payload) == {"event_id", "counts", "prio", "devices"}
+    assert payload["prio"] == "high" and payload["counts"]["unread"] >= 1
+    assert payload["devices"] == [
+        {
+            "app_id": "com.practice.portal.ios",
+            "pushkey": token,
+            "pushkey_ts": payload["devices"][0]["pushkey_ts"],
+            "data": {},
+        }
+    ]
+    assert SENTINEL not in payload["event_id"] or payload["event_id"].startswith(message.message_id)
+
+
+async def _pushes(notify: Notify, token: str) -> list[dict[str, object]]:
+    return notify.gateway.pushes_to(token)
+
+
+async def test_push_is_skipped_when_the_recipient_opted_out(notify: Notify) -> None:
+    client, token = unique("c-"), unique("tok-")
+    await add_devices(notify.deps.users, {client: token})
+    response = await notify.http.put(
+        "/v1/me/notification-preferences",
+        json={"push": False},
+        headers=auth(client, "client", unique("pr-")),
+    )
+    assert response.status_code == 200, response.text
+    message = message_sent(client)
+
+    await publish(message)
+    done = await eventually(lambda: _final(notify, message.message_id, client, "push"), timeout=15)
+
+    assert (done.status, done.reason) == ("skipped", "opted_out")
+    assert notify.gateway.pushes_to(token) == []
+
+
+async def _final(
+    notify: Notify, source_id: str, recipient_id: str, channel: str
+) -> Delivery | None:
+    return await settled(notify, source_id, recipient_id, channel)
