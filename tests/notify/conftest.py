@@ -84,3 +84,10 @@ async def notify(gateway: PushGatewayStub, smtp: SmtpStub) -> AsyncIterator[Noti
     app = create_app(notify_settings(gateway.url, smtp.port))
     async with running(app) as http:
         yield Notify(app=app, http=http, gateway=gateway, smtp=smtp)
+
+
+@pytest.fixture(scope="module")
+async def notify_url(notify: Notify) -> AsyncIterator[str]:
+    """The same service over TCP, for streaming responses (Server-Sent Events)."""
+    async with serve(notify.app) as url:
+        yield url

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import AsyncIterator
@@ -96,6 +97,7 @@ class SmtpStub:
         self._lock = threading.Lock()
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs addresses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd hook: record the message."""

@@ -50,10 +50,10 @@ class LiveEvents:
         where: dict[str, Any] = {"user_id": user_id}
         last = await self._events.find_one({"_id": last_event_id, "user_id": user_id})
         if last is not None:
-            where["$or"] = [
-                {"occurred_at": {"$gt": last["occurred_at"]}},
-                {"occurred_at": last["occurred_at"], "_id": {"$gt": last["_id"]}},
-            ]
+            # Inclusive of the same instant: events stored with equal times are resent
+            # rather than risked; only the last one seen is certainly not missed.
+            where["occurred_at"] = {"$gte": last["occurred_at"]}
+            where["_id"] = {"$ne": last["_id"]}
         cursor = (
             self._events.find(where).sort([("occurred_at", 1), ("_id", 1)]).limit(self._retention)
         )
