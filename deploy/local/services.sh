@@ -14,12 +14,13 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 up() {
   mkdir -p "$run"
+  cd "$root"
   for entry in "${services[@]}"; do
     local name=${entry%%:*} port=${entry##*:}
     if alive "$run/$name.pid"; then echo "[services] $name already running"; continue; fi
-    (cd "$root" && nohup "$python" -m uvicorn "services.$name.app:create_app" --factory \
-      --host 127.0.0.1 --port "$port" --no-access-log >"$run/$name.log" 2>&1 &
-      echo $! > "$run/$name.pid")
+    nohup "$python" -m uvicorn "services.$name.app:create_app" --factory \
+      --host 127.0.0.1 --port "$port" --no-access-log </dev/null >"$run/$name.log" 2>&1 &
+    echo $! > "$run/$name.pid"
   done
   local urls=()
   for entry in "${services[@]}"; do urls+=("http://127.0.0.1:${entry##*:}/health/ready"); done
