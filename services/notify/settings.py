@@ -23,6 +23,8 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     # A claimed delivery belongs to its claimant this long; then another instance may take over.
     notify_lease_seconds: float = Field(default=120, gt=0)
     notify_send_timeout_seconds: float = Field(default=10, gt=0)
+    # Delivery workers per process (the jobs topic has 12 partitions; keep this at most that).
+    notify_delivery_consumers: int = Field(default=4, ge=1, le=12)
     # Deliveries attempted at once by one process (the gateway and SMTP server see no more).
     notify_send_concurrency: int = Field(default=8, ge=1)
     # Live events kept per user for replay after a reconnect.

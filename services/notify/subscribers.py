@@ -36,9 +36,8 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
         await fanout.fan_out_message(event, publisher=deps.publisher)
 
-    @broker.subscriber(topics.MESSAGING_NOTIFICATIONS, **group("notify.deliveries"))
-    async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
-        await accept_job(fanout.job_of(event), tools=deps.tools, dispatcher=deps.dispatcher)
+    for _ in range(settings.notify_delivery_consumers):
+        register_job_consumer(broker, settings)
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **group("notify.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
@@ -50,6 +49,16 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
             await projections.record_thread_state(event, reads=deps.reads)
 
     register_live_subscribers(broker, settings)
+
+
+def register_job_consumer(broker: KafkaBroker, settings: NotifySettings) -> None:
+    """One delivery worker: consumers of one group share the jobs topic's partitions."""
+
+    @broker.subscriber(
+        topics.MESSAGING_NOTIFICATIONS, **consumer_options(settings, "notify.deliveries")
+    )
+    async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
+        await accept_job(fanout.job_of(event), tools=deps.tools, dispatcher=deps.dispatcher)
 
 
 def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:

@@ -55,6 +55,8 @@ def notify_settings(gateway_url: str, smtp_port: int, **overrides: Any) -> Notif
         "notify_scheduler_interval_seconds": 0.25,
         "notify_send_timeout_seconds": 2.0,
         "notify_heartbeat_seconds": 1.0,
+        # One delivery worker joins its group at once; several rebalance for seconds.
+        "notify_delivery_consumers": 1,
         **overrides,
     }
     return NotifySettings(**base_settings(**values))
@@ -79,9 +81,17 @@ async def gateway() -> AsyncIterator[PushGatewayStub]:
 
 
 @pytest.fixture(scope="module")
-async def notify(gateway: PushGatewayStub, smtp: SmtpStub) -> AsyncIterator[Notify]:
+def notify_overrides() -> dict[str, Any]:
+    """Settings a test module changes (override the fixture in the module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def notify(
+    gateway: PushGatewayStub, smtp: SmtpStub, notify_overrides: dict[str, Any]
+) -> AsyncIterator[Notify]:
     """A running notify service."""
-    app = create_app(notify_settings(gateway.url, smtp.port))
+    app = create_app(notify_settings(gateway.url, smtp.port, **notify_overrides))
     async with running(app) as http:
         yield Notify(app=app, http=http, gateway=gateway, smtp=smtp)
 

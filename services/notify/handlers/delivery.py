@@ -19,6 +19,7 @@ from services.notify.domain import (
     Sent,
     Skipped,
     Transient,
+    delivery_id,
     email_address_for,
     link_for,
     still_unread,
@@ -64,17 +65,19 @@ async def accept_job(job: Job, *, tools: DeliveryTools, dispatcher: Dispatcher) 
     settled_now: list[Event] = []
     for channel in job.channels():
         if channel == "inbox":
-            # The announcement is in the client's inbox. Publishing again on a replay is
-            # harmless (same event id) and covers a crash between the insert and the publish.
-            inbox, _ = await tools.deliveries.record(job, "inbox", "delivered")
-            settled_now.append(recorded_event(inbox))
+            # The announcement is in the client's inbox.
+            inbox = await tools.deliveries.record(job, "inbox", "delivered")
+            # A replayed job announces the inbox outcome again: harmless (same event id),
+            # and it covers a crash between the insert and the publish.
+            settled_now.append(recorded_event(inbox or _inbox_delivered(job)))
         elif channel == "email" and job.source == "direct_message":
             await tools.deliveries.open(job, "email", due_at=now + tools.email_delay)
         else:
             skip = await _nothing_to_send(job, channel, profile, tools)
             if skip is not None:
-                settled, _ = await tools.deliveries.record(job, channel, "skipped", skip.reason)
-                settled_now.append(recorded_event(settled))
+                settled = await tools.deliveries.record(job, channel, "skipped", skip.reason)
+                if settled is not None:
+                    settled_now.append(recorded_event(settled))
                 continue
             lease_until = now + tools.lease
             delivery = await tools.deliveries.open(job, channel, due_at=lease_until)
@@ -83,6 +86,17 @@ async def accept_job(job: Job, *, tools: DeliveryTools, dispatcher: Dispatcher) 
                     attempt(delivery, lease_until=lease_until, tools=tools, profile=profile)
                 )
     await tools.publisher.publish_all(settled_now)
+
+
+def _inbox_delivered(job: Job) -> Delivery:
+    return Delivery(
+        id=delivery_id(job.source_id, job.recipient_id, "inbox"),
+        job=job,
+        channel="inbox",
+        status="delivered",
+        attempts=0,
+        due_at=utcnow(),
+    )
 
 
 async def _nothing_to_send(
@@ -141,7 +155,9 @@ async def _push(delivery: Delivery, profile: Profile, tools: DeliveryTools) -> O
     skip = _push_skip(profile)
     if skip is not None:
         return skip
-    unread = max(await tools.reads.unread_threads(job.recipient_id) or 0, 1)
+    unread = 1  # announcements are not counted in the red dot
+    if job.source == "direct_message":
+        unread = max(await tools.reads.unread_threads(job.recipient_id) or 0, 1)
     result = await tools.push.send(delivery.id, unread, profile.devices)
     if result.rejected:
         removed = await tools.users.remove_tokens(job.recipient_id, result.rejected)

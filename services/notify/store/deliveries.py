@@ -129,8 +129,8 @@ class Deliveries:
 
     async def record(
         self, job: Job, channel: Channel, status: str, reason: str | None = None
-    ) -> tuple[Delivery, bool]:
-        """A record that is final at once (inbox, nothing to send); the bool: is it new."""
+    ) -> Delivery | None:
+        """Create a record that is final at once (inbox, nothing to send); None if it exists."""
         now = utcnow()
         doc = {
             "_id": delivery_id(job.source_id, job.recipient_id, channel),
@@ -146,9 +146,8 @@ class Deliveries:
         try:
             await self._records.insert_one(doc)
         except DuplicateKeyError:
-            existing = await self._records.find_one({"_id": doc["_id"]})
-            return _delivery(existing or doc), False
-        return _delivery(doc), True
+            return None
+        return _delivery(doc)
 
     async def get(self, record_id: str) -> Delivery | None:
         """A record by id."""
