@@ -50,6 +50,19 @@ def base_settings(**overrides: Any) -> dict[str, Any]:
     return values
 
 
+def client_record(practice_id: str, **fields: object) -> dict[str, object]:
+    """A practice system's client record (practice.clients.v1) with a unique id."""
+    record: dict[str, object] = {
+        "practice_id": practice_id,
+        "client_id": unique("c-"),
+        "first_name": "Ada",
+        "last_name": unique("Lovelace"),
+        "status": "active",
+    }
+    record.update(fields)
+    return record
+
+
 def token(sub: str, role: str, practice_id: str, *, admin: bool = False, ttl: int = 3600) -> str:
     """A signed bearer token for the test secret."""
     return mint(JWT_SECRET, sub=sub, role=role, practice_id=practice_id, admin=admin, ttl=ttl)

@@ -7,20 +7,7 @@ from typing import Any
 import httpx
 
 from shared import topics
-from tests.support import auth, eventually, producer, unique
-
-
-def client_record(practice_id: str, **fields: object) -> dict[str, object]:
-    """A practice system's client record with a unique id."""
-    record: dict[str, object] = {
-        "practice_id": practice_id,
-        "client_id": unique("c-"),
-        "first_name": "Ada",
-        "last_name": unique("Lovelace"),
-        "status": "active",
-    }
-    record.update(fields)
-    return record
+from tests.support import auth, client_record, eventually, producer, unique
 
 
 async def publish_many(topic: str, records: list[tuple[str, dict[str, Any]]]) -> None:

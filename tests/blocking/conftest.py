@@ -44,19 +44,6 @@ async def blocking() -> AsyncIterator[Blocking]:
         yield Blocking(client, app)
 
 
-def client_record(practice_id: str, **fields: object) -> dict[str, object]:
-    """A practice system's client record with unique ids."""
-    record: dict[str, object] = {
-        "practice_id": practice_id,
-        "client_id": unique("c-"),
-        "first_name": "Ada",
-        "last_name": unique("Lovelace"),
-        "status": "active",
-    }
-    record.update(fields)
-    return record
-
-
 async def add_clients(service: Blocking, *records: dict[str, object]) -> list[str]:
     """Publish client records and wait until the service's projection has them all."""
     for record in records:

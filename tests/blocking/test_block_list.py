@@ -3,8 +3,8 @@
 from typing import Any
 
 from shared import topics
-from tests.blocking.conftest import Blocking, add_clients, client_record
-from tests.support import auth, eventually, publish_json, unique
+from tests.blocking.conftest import Blocking, add_clients
+from tests.support import auth, client_record, eventually, publish_json, unique
 
 
 async def listed(service: Blocking, headers: dict[str, str], **params: Any) -> dict[str, Any]:

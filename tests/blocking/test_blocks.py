@@ -7,8 +7,8 @@ from services.blocking.store import derive_block_events
 from shared import topics
 from shared.ids import stable_uuid
 from shared.outbox import Outbox
-from tests.blocking.conftest import Blocking, add_clients, client_record
-from tests.support import TopicTail, auth, body, header, unique
+from tests.blocking.conftest import Blocking, add_clients
+from tests.support import TopicTail, auth, body, client_record, header, unique
 
 
 def provider(practice_id: str) -> tuple[str, dict[str, str]]:

@@ -3,20 +3,16 @@
 import httpx
 
 from shared import topics
-from tests.support import TopicTail, auth, body, eventually, header, publish_json, unique
-
-
-def client_record(practice_id: str, **fields: object) -> dict[str, object]:
-    """A practice system's client record with unique ids."""
-    record: dict[str, object] = {
-        "practice_id": practice_id,
-        "client_id": unique("c-"),
-        "first_name": "Ada",
-        "last_name": unique("Lovelace"),
-        "status": "active",
-    }
-    record.update(fields)
-    return record
+from tests.support import (
+    TopicTail,
+    auth,
+    body,
+    client_record,
+    eventually,
+    header,
+    publish_json,
+    unique,
+)
 
 
 async def search(client: httpx.AsyncClient, practice_id: str, q: str) -> list[dict[str, object]]:
