@@ -12,7 +12,9 @@ run=$root/.local
 kafka_version=4.1.1
 ferretdb_version=v1.24.2
 kafka_libs=$cache/kafka-$kafka_version/libs
-ferretdb_bin=$cache/ferretdb-$ferretdb_version/ferretdb-local
+# Keyed by the wrapper's sources too, so a change to them rebuilds the binary.
+ferretdb_key=$(cat "$here"/ferretdb/*.go "$here"/ferretdb/go.sum | sha256sum | cut -c1-12)
+ferretdb_bin=$cache/ferretdb-$ferretdb_version-$ferretdb_key/ferretdb-local
 python=${PYTHON:-$root/.venv/bin/python}
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -65,7 +67,7 @@ start_ferretdb() {
   if listening 27017; then log "reusing the MongoDB-wire server already on 127.0.0.1:27017"; return; fi
   build_ferretdb
   log "starting FerretDB on 127.0.0.1:27017"
-  nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/" \
+  nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/?_pragma=synchronous(NORMAL)" \
     >"$run/ferretdb/server.log" 2>&1 &
   echo $! > "$run/ferretdb.pid"
 }

@@ -11,6 +11,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -32,6 +33,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	dir := strings.SplitN(strings.TrimPrefix(*sqliteURL, "file:"), "?", 2)[0]
+	go newIDIndexer(dir).run(ctx)
 
 	log.Printf("FerretDB (SQLite) listening on %s", *listen)
 	if err := f.Run(ctx); err != nil {

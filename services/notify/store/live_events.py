@@ -3,7 +3,7 @@
 from typing import Any
 
 from services.notify.domain import LiveEvent
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, find_by_id
 
 
 def _event(doc: dict[str, Any]) -> LiveEvent:
@@ -48,7 +48,7 @@ class LiveEvents:
     async def after(self, user_id: str, last_event_id: str) -> list[LiveEvent]:
         """The user's events after the given one; all kept ones if that id is unknown."""
         where: dict[str, Any] = {"user_id": user_id}
-        last = await self._events.find_one({"_id": last_event_id, "user_id": user_id})
+        last = await find_by_id(self._events, last_event_id, user_id=user_id)
         if last is not None:
             # Inclusive of the same instant: events stored with equal times are resent
             # rather than risked; only the last one seen is certainly not missed.

@@ -4,6 +4,7 @@ from typing import Any
 
 from shared.events.clients import ClientRecordChanged
 from shared.events.threads import ThreadStateChanged
+from shared.mongo import find_by_id
 
 
 class ClientEmails:
@@ -28,7 +29,7 @@ class ClientEmails:
 
     async def email_of(self, practice_id: str, client_id: str) -> str | None:
         """An active client's email address, if the practice has one."""
-        doc = await self._clients.find_one({"_id": client_id, "practice_id": practice_id})
+        doc = await find_by_id(self._clients, client_id, practice_id=practice_id)
         if doc is None or not doc.get("active", True):
             return None
         email: str | None = doc.get("email")

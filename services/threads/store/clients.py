@@ -5,6 +5,7 @@ from typing import Any
 
 from services.threads.domain import Client
 from shared.events.clients import ClientRecordChanged
+from shared.mongo import find_by_id
 
 
 def _client(doc: dict[str, Any]) -> Client:
@@ -56,7 +57,7 @@ class ClientDirectory:
 
     async def get(self, practice_id: str, client_id: str) -> Client | None:
         """A client of the given practice, or None (other practices' clients do not exist)."""
-        doc = await self._clients.find_one({"_id": client_id, "practice_id": practice_id})
+        doc = await find_by_id(self._clients, client_id, practice_id=practice_id)
         return _client(doc) if doc else None
 
     async def search(
