@@ -150,6 +150,20 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
     )
 
 
+def declare_published(broker: KafkaBroker, *events: type[Event]) -> None:
+    """Put the topics a service produces into its AsyncAPI document, one entry per event type.
+
+    Publishing itself goes through EventPublisher (and the outbox); this only documents it.
+    """
+    for event in events:
+        broker.publisher(
+            event.TOPIC,
+            title=f"{event.TOPIC}:{event.__name__}",
+            description=(event.__doc__ or "").strip(),
+            schema=event,
+        )
+
+
 def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
     """Subscriber options: an explicit group, commit only after the handler finished."""
     return {
@@ -188,5 +202,6 @@ __all__ = [
     "consumer_options",
     "consumers_assigned",
     "create_broker",
+    "declare_published",
     "wait_until_assigned",
 ]

@@ -17,7 +17,8 @@ from services.announcements.store import (
 )
 from services.announcements.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
-from shared.kafka import create_broker
+from shared.events.announcements import AnnouncementPublished
+from shared.kafka import create_broker, declare_published
 from shared.service import create_service_app, service_runtime
 
 
@@ -26,6 +27,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
     settings = settings or AnnouncementsSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="announcements")
     register_subscribers(broker, settings)
+    declare_published(broker, AnnouncementPublished)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

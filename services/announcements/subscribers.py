@@ -7,7 +7,6 @@ from services.announcements import handlers
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
 from shared import topics
-from shared.events.announcements import AnnouncementPublished
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
 from shared.kafka import consumer_options
@@ -27,11 +26,3 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
     )
     async def on_delivery(event: DeliveryRecorded, deps: Deps = Context("deps")) -> None:
         await handlers.record_delivery(event, outcomes=deps.outcomes)
-
-    # Publishing goes through shared.outbox; this declaration puts the topic in AsyncAPI.
-    broker.publisher(
-        topics.MESSAGING_ANNOUNCEMENTS,
-        title="messaging.announcements.v1:AnnouncementPublished",
-        description=AnnouncementPublished.__doc__,
-        schema=AnnouncementPublished,
-    )

@@ -10,7 +10,8 @@ from services.blocking.deps import Deps
 from services.blocking.settings import BlockingSettings
 from services.blocking.store import BlockStore, ClientDirectory, derive_block_events
 from services.blocking.subscribers import register_subscribers
-from shared.kafka import create_broker
+from shared.events.blocks import BlockChanged
+from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
 from shared.service import create_service_app, service_runtime
 
@@ -20,6 +21,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
     settings = settings or BlockingSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="blocking")
     register_subscribers(broker, settings)
+    declare_published(broker, BlockChanged)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -24,8 +24,9 @@ from services.notify.store.live_events import LiveEvents
 from services.notify.store.projections import ClientEmails, ReadState
 from services.notify.store.users import Users
 from services.notify.subscribers import register_subscribers
+from shared.events.notify import DeliveryRecorded, NotificationRequested
 from shared.ids import new_id
-from shared.kafka import EventPublisher, create_broker
+from shared.kafka import EventPublisher, create_broker, declare_published
 from shared.service import create_service_app, service_runtime
 
 
@@ -55,6 +56,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="notify")
     register_subscribers(broker, settings)
+    declare_published(broker, NotificationRequested, DeliveryRecorded)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -36,8 +36,9 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
         await fanout.fan_out_message(event, publisher=deps.publisher)
 
-    for _ in range(settings.notify_delivery_consumers):
-        register_job_consumer(broker, settings)
+    for worker in range(settings.notify_delivery_consumers):
+        # The workers are identical: the AsyncAPI document lists the first.
+        register_job_consumer(broker, settings, documented=worker == 0)
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **group("notify.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
@@ -51,11 +52,15 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     register_live_subscribers(broker, settings)
 
 
-def register_job_consumer(broker: KafkaBroker, settings: NotifySettings) -> None:
+def register_job_consumer(
+    broker: KafkaBroker, settings: NotifySettings, *, documented: bool = True
+) -> None:
     """One delivery worker: consumers of one group share the jobs topic's partitions."""
 
     @broker.subscriber(
-        topics.MESSAGING_NOTIFICATIONS, **consumer_options(settings, "notify.deliveries")
+        topics.MESSAGING_NOTIFICATIONS,
+        **consumer_options(settings, "notify.deliveries"),
+        include_in_schema=documented,
     )
     async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
         await accept_job(fanout.job_of(event), tools=deps.tools, dispatcher=deps.dispatcher)

@@ -25,7 +25,15 @@ from services.threads.store import (
 )
 from services.threads.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
-from shared.kafka import EventPublisher, create_broker
+from shared.events.threads import (
+    ChartEntry,
+    DisplayNameChanged,
+    MessageSent,
+    PracticeMessagingToggled,
+    ThreadCreated,
+    ThreadStateChanged,
+)
+from shared.kafka import EventPublisher, create_broker, declare_published
 from shared.outbox import Outbox
 from shared.service import create_service_app, service_runtime
 
@@ -89,6 +97,15 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
     settings = settings or ThreadsSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="threads")
     register_subscribers(broker, settings)
+    declare_published(
+        broker,
+        PracticeMessagingToggled,
+        DisplayNameChanged,
+        ThreadCreated,
+        ThreadStateChanged,
+        MessageSent,
+        ChartEntry,
+    )
     cipher = EnvelopeCipher.from_settings(settings)
 
     @contextlib.asynccontextmanager

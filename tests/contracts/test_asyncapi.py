@@ -1,0 +1,64 @@
+"""Each service's AsyncAPI document lists exactly the topics DESIGN.md says it consumes and produces."""
+
+import importlib
+from collections.abc import Iterator
+
+import pytest
+from faststream.specification import AsyncAPI
+
+from shared import topics
+from tests.support import base_settings, unique
+
+DESIGN = {
+    "threads": (
+        {topics.PRACTICE_CLIENTS, topics.MESSAGING_BLOCKS},
+        {
+            topics.MESSAGING_SETTINGS,
+            topics.MESSAGING_THREADS,
+            topics.MESSAGING_MESSAGES,
+            topics.MESSAGING_CHART,
+        },
+    ),
+    "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS}),
+    "announcements": (
+        {topics.PRACTICE_CLIENTS, topics.MESSAGING_DELIVERIES},
+        {topics.MESSAGING_ANNOUNCEMENTS},
+    ),
+    "notify": (
+        # notify also consumes its own job topic and thread state (email-if-unread, red dot).
+        {
+            topics.MESSAGING_MESSAGES,
+            topics.MESSAGING_ANNOUNCEMENTS,
+            topics.PRACTICE_CLIENTS,
+            topics.MESSAGING_NOTIFICATIONS,
+            topics.MESSAGING_THREADS,
+        },
+        {topics.MESSAGING_NOTIFICATIONS, topics.MESSAGING_DELIVERIES},
+    ),
+}
+
+
+def operations(service: str) -> Iterator[tuple[str, str]]:
+    module = importlib.import_module(f"services.{service}.app")
+    settings_module = importlib.import_module(f"services.{service}.settings")
+    settings_class = next(
+        v
+        for k, v in vars(settings_module).items()
+        if k.endswith("Settings") and k.lower().startswith(service)
+    )
+    app = module.create_app(
+        settings_class(**base_settings(**{f"{service}_database": unique("unused_")}))
+    )
+    spec = AsyncAPI(app.state.broker).to_specification().to_jsonable()
+    for operation in spec["operations"].values():
+        channel = spec["channels"][operation["channel"]["$ref"].split("/")[-1]]
+        yield operation["action"], channel["address"]
+
+
+@pytest.mark.parametrize("service", sorted(DESIGN))
+def test_asyncapi_lists_what_the_service_consumes_and_produces(service: str) -> None:
+    consumes, produces = DESIGN[service]
+    found = set(operations(service))
+
+    assert {t for action, t in found if action == "receive"} == consumes
+    assert {t for action, t in found if action == "send"} == produces
