@@ -12,7 +12,10 @@ def docker_engine_available() -> bool:
     """A docker client alone is not enough: the engine must answer."""
     if not shutil.which("docker"):
         return False
-    return subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode == 0
+    return (
+        subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode
+        == 0
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
