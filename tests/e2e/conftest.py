@@ -30,13 +30,15 @@ class System:
         return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
     with smtp_server() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+# Module scope: the processes consume the shared topics, so they must be gone before
+# other test modules publish there.
+@pytest.fixture(scope="module")
 async def system(smtp: SmtpServer) -> AsyncIterator[System]:
     """Start every service as its own process; stop each by PID afterwards."""
     run_id = unique("e2e")

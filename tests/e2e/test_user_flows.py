@@ -246,9 +246,11 @@ async def test_announcement_reaches_every_client_and_each_device_gets_one_push(
             stats = (
                 await announcements.get(f"/v1/announcements/{announcement_id}", headers=as_provider)
             ).json()["stats"]
-            return stats if stats["delivered"] == stats["recipients"] == 3 else None
+            # Outcomes arrive one channel at a time: wait for the pushes to be counted too.
+            done = stats["delivered"] == stats["recipients"] == stats["notified"] == 3
+            return stats if done else None
 
         stats = await eventually(all_delivered, timeout=20)
-        assert stats["notified"] == 3
+        assert stats["failed"] == 0
         assert SENTINEL not in str(system.push.received)
         assert all(SENTINEL.encode() not in raw for raw in system.smtp.raw)
