@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 
@@ -38,6 +39,8 @@ async def main() -> int:
     parser.add_argument("--mongo", required=True)
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args()
+    # Connection refusals are expected while the servers boot.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     deadline = time.monotonic() + args.timeout
     pending = {"kafka": lambda: kafka_ready(args.kafka), "mongo": lambda: mongo_ready(args.mongo)}
     while pending and time.monotonic() < deadline:
