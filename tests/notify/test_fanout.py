@@ -70,6 +70,7 @@ async def test_direct_message_pushes_the_client_without_content(notify: Notify) 
 
     payload = pushes[0]["notification"]
     assert set(payload) == {"event_id", "counts", "prio", "devices"}
+    assert client not in payload["event_id"] and message.message_id not in payload["event_id"]
     assert payload["prio"] == "high" and payload["counts"]["unread"] >= 1
     assert payload["devices"] == [
         {

@@ -29,6 +29,7 @@ from services.notify.store.projections import ClientEmails, ReadState
 from services.notify.store.users import Users
 from shared.clock import utcnow
 from shared.events.base import Event
+from shared.ids import stable_uuid
 from shared.kafka import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ async def _push(delivery: Delivery, profile: Profile, tools: DeliveryTools) -> O
     unread = 1  # announcements are not counted in the red dot
     if job.source == "direct_message":
         unread = max(await tools.reads.unread_threads(job.recipient_id) or 0, 1)
-    result = await tools.push.send(delivery.id, unread, profile.devices)
+    # Opaque to the gateway: the delivery id would name the recipient.
+    result = await tools.push.send(str(stable_uuid(delivery.id, "push")), unread, profile.devices)
     if result.rejected:
         removed = await tools.users.remove_tokens(job.recipient_id, result.rejected)
         log.info("rejected pushkeys removed", extra={"delivery_id": delivery.id, "count": removed})
