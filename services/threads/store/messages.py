@@ -1,7 +1,10 @@
 """Messages: insert-only documents, seq and idempotency guarded by unique indexes.
 
-Bodies are sealed with envelope encryption bound to the message id; plaintext is
-never written.
+A message's id derives from (thread, client_message_id), so a retry finds its message
+by `_id` and a second insert of it fails on `_id`. Seqs are gap-free: a sender tries the
+seq after the thread's hint (the highest seq known stored) and moves up by one only when
+that seq is taken, so it always lands on the lowest free seq. Bodies are sealed with
+envelope encryption bound to the message id; plaintext is never written.
 """
 
 from typing import Any
@@ -9,11 +12,18 @@ from typing import Any
 from services.threads.domain import Message, Participant, SequenceContention, Thread
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
-from shared.ids import new_id
-from shared.mongo import DuplicateKeyError
+from shared.ids import stable_uuid
+from shared.mongo import DuplicateKeyError, find_by_id
 from shared.outbox import pending_update
 
-MAX_SEQ_ATTEMPTS = 50
+MAX_SEQ_ATTEMPTS = 200
+# After this many taken seqs in a row the hint is far behind: re-read the real highest.
+RESYNC_EVERY = 20
+
+
+def message_id_for(thread_id: str, client_message_id: str) -> str:
+    """The one message id a client_message_id can produce in a thread."""
+    return str(stable_uuid("message", thread_id, client_message_id))
 
 
 class MessageStore:
@@ -21,6 +31,7 @@ class MessageStore:
 
     def __init__(self, db: Any, cipher: EnvelopeCipher) -> None:
         self.collection = db["messages"]
+        self._seq_hints = db["seq_hints"]
         self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
@@ -48,10 +59,22 @@ class MessageStore:
 
     async def by_client_message_id(self, thread_id: str, client_message_id: str) -> Message | None:
         """The message a client_message_id already produced, if any."""
-        doc = await self.collection.find_one(
-            {"thread_id": thread_id, "client_message_id": client_message_id}
+        doc = await find_by_id(
+            self.collection, message_id_for(thread_id, client_message_id), thread_id=thread_id
         )
         return self.to_message(doc) if doc else None
+
+    async def _seq_hint(self, thread_id: str) -> int:
+        doc = await self._seq_hints.find_one({"_id": thread_id})
+        return int(doc["last_seq"]) if doc else 0
+
+    async def _advance_hint(self, thread_id: str, seq: int) -> None:
+        try:
+            await self._seq_hints.update_one(
+                {"_id": thread_id}, {"$max": {"last_seq": seq}}, upsert=True
+            )
+        except DuplicateKeyError:  # a concurrent first upsert: the document exists now
+            await self._seq_hints.update_one({"_id": thread_id}, {"$max": {"last_seq": seq}})
 
     async def highest_seq(self, thread_id: str, *, not_from: str | None = None) -> int:
         """The thread's highest seq (optionally among messages not sent by `not_from`)."""
@@ -84,7 +107,7 @@ class MessageStore:
         Returns the message and its new document (None when it already existed).
         """
         recipient_id, recipient_role = thread.other_party(sender)
-        message_id = new_id()
+        message_id = message_id_for(thread.thread_id, client_message_id)
         doc: dict[str, Any] = {
             "_id": message_id,
             "thread_id": thread.thread_id,
@@ -100,16 +123,21 @@ class MessageStore:
             "body_sealed": self._cipher.seal(body, aad=message_id),
             "created_at": utcnow(),
         }
-        for _ in range(MAX_SEQ_ATTEMPTS):
-            doc["seq"] = await self.highest_seq(thread.thread_id) + 1
+        seq = await self._seq_hint(thread.thread_id) + 1
+        for attempt in range(1, MAX_SEQ_ATTEMPTS + 1):
+            doc["seq"] = seq
             doc.update(pending_update())
             try:
                 await self.collection.insert_one(doc)
             except DuplicateKeyError:
-                existing = await self.by_client_message_id(thread.thread_id, client_message_id)
+                existing = await find_by_id(self.collection, message_id)
                 if existing is not None:
-                    return existing, None
+                    return self.to_message(existing), None
+                seq += 1  # that seq is taken: the next one up is the lowest possibly free
+                if attempt % RESYNC_EVERY == 0:
+                    seq = max(seq, await self.highest_seq(thread.thread_id) + 1)
                 continue
+            await self._advance_hint(thread.thread_id, seq)
             return self.to_message(doc), doc
         raise SequenceContention(thread.thread_id)
 
