@@ -1,6 +1,5 @@
 """The four services as real processes (uvicorn), driven over HTTP and Kafka."""
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -18,16 +17,84 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("threads", "blocking", "announcements", "notify")
 
 
+class ServiceProcess:
+    """One service running under uvicorn on a fixed port; can be killed and started again."""
+
+    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = env
+        self._log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{self.name}.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+        ]
+        with open(self._log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks run, as in a crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    async def ready(self, http: httpx.AsyncClient) -> bool:
+        try:
+            return (await http.get(f"{self.url}/health/ready")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 @dataclass
 class System:
-    """Base URLs of the running services and the receivers they talk to."""
+    """The running services and the receivers they talk to."""
 
-    urls: dict[str, str]
+    services: dict[str, ServiceProcess]
     push: PushGateway
     smtp: SmtpServer
 
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: s.url for name, s in self.services.items()}
+
     def client(self, service: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
+        return httpx.AsyncClient(base_url=self.services[service].url, timeout=10)
+
+    async def wait_ready(self, timeout: float = 90) -> None:
+        async with httpx.AsyncClient(timeout=3) as http:
+
+            async def all_ready() -> bool:
+                return all([await s.ready(http) for s in self.services.values()])
+
+            await eventually(all_ready, timeout=timeout)
+
+    async def restart(self, name: str) -> None:
+        """Start a (crashed) service again and wait until everything is ready."""
+        self.services[name].start()
+        await self.wait_ready()
 
 
 @pytest.fixture(scope="module")
@@ -62,52 +129,15 @@ async def system(smtp: SmtpServer) -> AsyncIterator[System]:
             "NOTIFY_EMAIL_DELAY_SECONDS": "2",
             **{f"{name.upper()}_DATABASE": f"{run_id}_{name}" for name in SERVICES},
         }
-        urls: dict[str, str] = {}
-        processes: list[subprocess.Popen[bytes]] = []
-        with contextlib.ExitStack() as files:
-            for name in SERVICES:
-                port = free_port()
-                log = files.enter_context(open(logs / f"{run_id}-{name}.log", "wb"))
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "uvicorn",
-                            f"services.{name}.app:create_app",
-                            "--factory",
-                            "--host",
-                            "127.0.0.1",
-                            "--port",
-                            str(port),
-                            "--no-access-log",
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-                urls[name] = f"http://127.0.0.1:{port}"
-            try:
-                async with httpx.AsyncClient(timeout=3) as http:
-
-                    async def all_ready() -> bool:
-                        for url in urls.values():
-                            try:
-                                if (await http.get(f"{url}/health/ready")).status_code != 200:
-                                    return False
-                            except httpx.HTTPError:
-                                return False
-                        return True
-
-                    await eventually(all_ready, timeout=90)
-                yield System(urls=urls, push=push, smtp=smtp)
-            finally:
-                for process in processes:
-                    process.terminate()
-                for process in processes:
-                    try:
-                        process.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+        services = {
+            name: ServiceProcess(name, env, logs / f"{run_id}-{name}.log") for name in SERVICES
+        }
+        system = System(services=services, push=push, smtp=smtp)
+        try:
+            for service in services.values():
+                service.start()
+            await system.wait_ready()
+            yield system
+        finally:
+            for service in services.values():
+                service.stop()

@@ -6,46 +6,11 @@ import httpx
 
 from shared import topics
 from tests.e2e.conftest import System
+from tests.e2e.steps import add_client, enable_messaging
 from tests.sse import open_stream
-from tests.support import TopicTail, auth, body, eventually, publish_json, unique
+from tests.support import TopicTail, auth, body, eventually, unique
 
 SENTINEL = "SENTINEL-PHI-7f3a"
-
-
-async def add_client(system: System, practice: str, provider: str, **fields: object) -> str:
-    """Publish a client record as a practice system would; wait until threads sees it."""
-    client_id = unique("c-")
-    record = {
-        "practice_id": practice,
-        "client_id": client_id,
-        "first_name": "Ada",
-        "last_name": unique("Lovelace"),
-        "email": f"{client_id}@example.test",
-        "status": "active",
-    }
-    record.update(fields)
-    await publish_json(topics.PRACTICE_CLIENTS, client_id, record)
-    async with system.client("threads") as threads:
-
-        async def projected() -> bool:
-            r = await threads.get(
-                "/v1/clients",
-                params={"q": record["last_name"]},
-                headers=auth(provider, "provider", practice),
-            )
-            return any(c["client_id"] == client_id for c in r.json()["items"])
-
-        await eventually(projected)
-    return client_id
-
-
-async def enable_messaging(threads: httpx.AsyncClient, practice: str, admin: str) -> None:
-    r = await threads.put(
-        "/v1/practice/messaging",
-        json={"enabled": True},
-        headers=auth(admin, "provider", practice, admin=True),
-    )
-    assert r.status_code == 200, r.text
 
 
 async def test_provider_and_client_converse_and_the_provider_sees_it_live(system: System) -> None:

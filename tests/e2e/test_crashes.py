@@ -1,0 +1,88 @@
+"""A service killed mid-work loses nothing and doubles nothing."""
+
+import asyncio
+import contextlib
+
+import httpx
+
+from shared import topics
+from tests.e2e.conftest import System
+from tests.e2e.steps import add_client, enable_messaging
+from tests.support import TopicTail, auth, body, eventually, unique
+
+SENDS = 40
+
+
+async def test_threads_killed_mid_sends_loses_and_doubles_nothing(system: System) -> None:
+    practice, provider = unique("pr-"), unique("p-")
+    client = await add_client(system, practice, provider)
+    as_client = auth(client, "client", practice)
+    async with system.client("threads") as threads:
+        await enable_messaging(threads, practice, provider)
+        created = await threads.post(
+            "/v1/threads", json={"client_id": client}, headers=auth(provider, "provider", practice)
+        )
+        thread_id = created.json()["thread_id"]
+        path = f"/v1/threads/{thread_id}/messages"
+
+        async def send(i: int) -> httpx.Response | None:
+            with contextlib.suppress(httpx.HTTPError):
+                r = await threads.post(
+                    path,
+                    json={"body": f"note {i}", "client_message_id": f"m{i}"},
+                    headers=as_client,
+                )
+                return r if r.status_code == 201 else None
+            return None
+
+        async with (
+            TopicTail(topics.MESSAGING_MESSAGES) as sent,
+            TopicTail(topics.MESSAGING_CHART) as chart,
+        ):
+            sends = [asyncio.create_task(send(i)) for i in range(SENDS)]
+
+            async def some_answered() -> bool:
+                return sum(t.done() for t in sends) >= 5
+
+            await eventually(some_answered)
+            system.services["threads"].kill()  # SIGKILL while the rest are in flight
+            before = {
+                r.json()["client_message_id"]: r.json() for r in await asyncio.gather(*sends) if r
+            }
+            await system.restart("threads")
+
+            # The apps retry whatever was not acknowledged, as they do, with the same ids.
+            after = {}
+            for i in range(SENDS):
+                r = await threads.post(
+                    path,
+                    json={"body": f"note {i}", "client_message_id": f"m{i}"},
+                    headers=as_client,
+                )
+                assert r.status_code == 201, r.text
+                after[f"m{i}"] = r.json()
+            ids = {m["message_id"] for m in after.values()}
+            published = await sent.wait_for(
+                lambda r: body(r)["message_id"] in ids, count=SENDS, timeout=60
+            )
+            charted = await chart.wait_for(
+                lambda r: body(r)["message_id"] in ids, count=SENDS, timeout=60
+            )
+
+        print(f"\n{len(before)} of {SENDS} sends were acknowledged before the crash")
+        assert 0 < len(before) < SENDS
+        # Acknowledged messages kept their id and seq through the crash and the retries.
+        assert all(
+            after[cmid]["message_id"] == m["message_id"] and after[cmid]["seq"] == m["seq"]
+            for cmid, m in before.items()
+        )
+        page = (await threads.get(path, params={"limit": 100}, headers=as_client)).json()["items"]
+        assert sorted(m["seq"] for m in page) == list(range(1, SENDS + 1))
+        assert {m["message_id"] for m in page} == ids
+        # Every message reached both topics; a republished event keeps its event_id.
+        for records in (published, charted):
+            events = {}
+            for r in records:
+                events.setdefault(body(r)["message_id"], set()).add(body(r)["event_id"])
+            assert events.keys() == ids
+            assert all(len(e) == 1 for e in events.values())
