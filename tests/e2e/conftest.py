@@ -127,6 +127,8 @@ async def system(smtp: SmtpServer) -> AsyncIterator[System]:
             "SMTP_TLS": "false",
             "PUSH_GATEWAY_URL": push.url,
             "NOTIFY_EMAIL_DELAY_SECONDS": "2",
+            # A crashed instance's claims expire quickly, so the crash tests stay short.
+            "NOTIFY_LEASE_SECONDS": "6",
             **{f"{name.upper()}_DATABASE": f"{run_id}_{name}" for name in SERVICES},
         }
         services = {
