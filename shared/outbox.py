@@ -40,12 +40,14 @@ class Outbox:
         *,
         grace: timedelta = timedelta(seconds=5),
         batch_size: int = 200,
+        inline_timeout: float = 2.0,
     ) -> None:
         self._collection = collection
         self._derive = derive
         self._publisher = publisher
         self._grace = grace
         self._batch_size = batch_size
+        self._inline_timeout = inline_timeout
 
     async def ensure_indexes(self) -> None:
         """The relay's scan index."""
@@ -59,6 +61,22 @@ class Outbox:
         await self._collection.update_one(
             {"_id": document["_id"], "rev": document["rev"]}, {"$set": {"pending": False}}
         )
+
+    async def publish_soon(self, document: Document) -> bool:
+        """Publish right after a write, but never fail or stall the write for it.
+
+        The change is already durable with its pending marker: if the broker does not
+        answer in time, the relay publishes it later. Returns True when published now.
+        """
+        try:
+            await asyncio.wait_for(self.publish(document), self._inline_timeout)
+        except Exception as error:  # any failure leaves the work to the relay
+            log.warning(
+                "inline publish failed; the relay will publish",
+                extra={"doc_id": str(document.get("_id")), "error_type": type(error).__name__},
+            )
+            return False
+        return True
 
     async def relay_once(self) -> int:
         """Publish every document left pending for longer than the grace period."""

@@ -141,7 +141,7 @@ class AnnouncementStore:
                 raise
             return existing
         try:
-            await self.outbox.publish(doc)
+            await self.outbox.publish_soon(doc)
         except Exception:
             # Stored durably and still pending: the relay publishes it.
             log.warning(

@@ -32,7 +32,7 @@ async def record_client(
 
 
 async def _published(doc: Mapping[str, Any], outbox: Outbox) -> None:
-    await outbox.publish(doc)
+    await outbox.publish_soon(doc)
     log.info(
         "block changed",
         extra={

@@ -1,5 +1,6 @@
 """The outbox relay republishes documents whose events stayed pending."""
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -80,4 +81,38 @@ async def test_a_newer_revision_stays_pending_after_an_older_one_is_published(
     await outbox.publish(doc)  # the stale revision finishes publishing late
 
     assert (await collection.find_one({"_id": "p:c"}))["pending"] is True
+    await mongo.close()
+
+
+class UnreachableBroker:
+    """A publisher whose broker never answers, as during a broker outage."""
+
+    async def publish_all(self, events: list[Event]) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_write_is_not_held_up_by_an_unreachable_broker_and_the_relay_publishes_later(
+    broker: KafkaBroker,
+) -> None:
+    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
+    collection = mongo[unique("test_outbox_")]["blocks"]
+    provider = unique("p-")
+    doc = {
+        "_id": f"{provider}:c1",
+        "provider_id": provider,
+        "client_id": "c1",
+        "blocked": True,
+        **pending_update(),
+    }
+    await collection.insert_one(doc)
+    during_outage = Outbox(collection, derive, UnreachableBroker(), inline_timeout=0.2)  # type: ignore[arg-type]
+
+    published_now = await during_outage.publish_soon(doc)
+
+    assert published_now is False
+    assert (await collection.find_one({"_id": doc["_id"]}))["pending"] is True
+    recovered = Outbox(collection, derive, EventPublisher(broker, "/tests"), grace=timedelta(0))
+    async with TopicTail(MESSAGING_BLOCKS) as tail:
+        assert await recovered.relay_once() == 1
+        await tail.wait_for(lambda r: r.key == doc["_id"].encode())
     await mongo.close()

@@ -75,7 +75,7 @@ async def send_message(
         raise SenderBlocked(thread.provider_id)
     message, doc = await messages.append(thread, who, name, body, client_message_id)
     if doc is not None:
-        await asyncio.gather(outbox.publish(doc), audit.record(who, "message.send", thread_id))
+        await asyncio.gather(outbox.publish_soon(doc), audit.record(who, "message.send", thread_id))
     else:
         await audit.record(who, "message.send.retry", thread_id)
     return message, doc is not None

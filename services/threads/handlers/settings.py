@@ -33,7 +33,7 @@ async def toggle_messaging(
     if not is_admin:
         raise NotPracticeAdmin(practice_id)
     doc = await practices.set_enabled(practice_id, enabled, by)
-    await outbox.publish(doc)
+    await outbox.publish_soon(doc)
     return enabled
 
 
@@ -56,5 +56,5 @@ async def rename_provider(
         raise InvalidDisplayName(who.id)
     doc = await profiles.set_display_name(who.practice_id, who.id, name)
     await views.rename_other(who.id, {"other_display_name": name})
-    await outbox.publish(doc)
+    await outbox.publish_soon(doc)
     return name

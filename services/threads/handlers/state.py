@@ -25,7 +25,7 @@ async def mark_read(
     if newer > last:
         doc = await views.mark_incoming(thread_id, who.id, newer) or doc
     if doc is not None:
-        await outbox.publish(doc)
+        await outbox.publish_soon(doc)
     await audit.record(who, "thread.read", thread_id)
 
 
@@ -45,7 +45,7 @@ async def mark_unread(
     read_seq = max(last_from_other - 1, 0)
     doc = await views.set_read(thread_id, who.id, unread=True, read_seq=read_seq)
     if doc is not None:
-        await outbox.publish(doc)
+        await outbox.publish_soon(doc)
     await audit.record(who, "thread.unread", thread_id)
 
 
@@ -63,7 +63,7 @@ async def set_archived(
     await visible_thread(thread_id, who, threads=threads)
     doc = await views.set_archived(thread_id, who.id, archived)
     if doc is not None:
-        await outbox.publish(doc)
+        await outbox.publish_soon(doc)
     await audit.record(who, "thread.archive" if archived else "thread.unarchive", thread_id)
 
 

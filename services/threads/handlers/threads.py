@@ -93,7 +93,7 @@ async def open_thread(
     thread, doc = await _existing_or_new(who, client, provider_id, threads, practices)
     await ensure_views(thread, client, views=views, profiles=profiles)
     if doc is not None:
-        await outbox.publish(doc)
+        await outbox.publish_soon(doc)
     await audit.record(who, "thread.create" if doc else "thread.open", thread.thread_id)
     return thread, doc is not None
 
