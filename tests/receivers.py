@@ -6,8 +6,10 @@ that every notification arrived exactly once and carried no PHI.
 
 import asyncio
 import contextlib
+import logging
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -15,97 +17,129 @@ from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class PushGateway:
-    """Records Matrix push notifications; can fail or reject pushkeys on demand."""
-
-    url: str = ""
-    received: list[dict[str, Any]] = field(default_factory=list)
-    fail_next: int = 0
-    rejected: set[str] = field(default_factory=set)
-
-    async def notify(self, request: Request) -> JSONResponse:
-        payload = await request.json()
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return JSONResponse({"error": "unavailable"}, status_code=503)
-        self.received.append(payload)
-        keys = [d["pushkey"] for d in payload["notification"]["devices"]]
-        return JSONResponse({"rejected": [k for k in keys if k in self.rejected]})
-
-    def pushkeys(self) -> list[str]:
-        """Every pushkey notified, once per notification received."""
-        return [d["pushkey"] for p in self.received for d in p["notification"]["devices"]]
+        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
-async def push_gateway() -> AsyncIterator[PushGateway]:
-    """A push gateway on a free loopback port, for the duration of the block."""
-    gateway = PushGateway()
+async def serve(app: Any, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """Serve an ASGI app over TCP on 127.0.0.1; yields its base URL."""
     port = free_port()
-    app = Starlette(routes=[Route("/_matrix/push/v1/notify", gateway.notify, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan=lifespan, log_level="warning"
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
-    gateway.url = f"http://127.0.0.1:{port}/_matrix/push/v1/notify"
     try:
-        yield gateway
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.raw: list[bytes] = []
+@dataclass
+class PushGatewayStub:
+    """Records every push; can fail (503) or reject pushkeys on demand."""
 
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.raw.append(envelope.content)
-        self.messages.append(message_from_bytes(envelope.content))
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    failures_left: dict[str, int] = field(default_factory=dict)
+    rejecting: set[str] = field(default_factory=set)
+    raw_bodies: list[bytes] = field(default_factory=list)
+
+    def fail(self, pushkey: str, times: int = -1) -> None:
+        """Answer 503 for requests carrying this pushkey (`times` times; -1 forever)."""
+        self.failures_left[pushkey] = times
+
+    def reject(self, pushkey: str) -> None:
+        """Report this pushkey as rejected."""
+        self.rejecting.add(pushkey)
+
+    def pushes_to(self, pushkey: str) -> list[dict[str, Any]]:
+        """Accepted notifications that reached a pushkey."""
+        return [
+            r
+            for r in self.requests
+            if any(d["pushkey"] == pushkey for d in r["notification"]["devices"])
+        ]
+
+    def pushkeys(self) -> list[str]:
+        """Every pushkey notified, once per accepted notification."""
+        return [d["pushkey"] for r in self.requests for d in r["notification"]["devices"]]
+
+    def app(self) -> FastAPI:
+        """The gateway's HTTP face (`POST /_matrix/push/v1/notify`)."""
+        api = FastAPI()
+
+        @api.post("/_matrix/push/v1/notify")
+        async def notify(request: Request) -> JSONResponse:
+            raw = await request.body()
+            self.raw_bodies.append(raw)
+            body = await request.json()
+            keys = [d["pushkey"] for d in body["notification"]["devices"]]
+            for key in keys:
+                left = self.failures_left.get(key, 0)
+                if left != 0:
+                    self.failures_left[key] = left - 1 if left > 0 else left
+                    return JSONResponse({"error": "unavailable"}, status_code=503)
+            self.requests.append(body)
+            return JSONResponse({"rejected": [k for k in keys if k in self.rejecting]})
+
+        return api
+
+
+class SmtpStub:
+    """An aiosmtpd server in a thread that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message, bytes]] = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs addresses
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd hook: record the message."""
+        raw = bytes(envelope.content)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(raw), raw))
         return "250 OK"
 
+    def to(self, address: str) -> list[Message]:
+        """Messages delivered to an address."""
+        with self._lock:
+            return [m for rcpts, m, _ in self.messages if address in rcpts]
 
-@dataclass
-class SmtpServer:
-    """Records every email it accepts."""
-
-    host: str
-    port: int
-    inbox: _Inbox
-
-    @property
-    def messages(self) -> list[Message]:
-        return self.inbox.messages
-
-    @property
     def raw(self) -> list[bytes]:
-        return self.inbox.raw
+        """Every message as received."""
+        with self._lock:
+            return [raw for _, _, raw in self.messages]
+
+
+@contextlib.asynccontextmanager
+async def push_gateway() -> AsyncIterator[PushGatewayStub]:
+    """A push gateway served on a free loopback port for the duration of the block."""
+    stub = PushGatewayStub()
+    async with serve(stub.app()) as url:
+        stub.url = f"{url}/_matrix/push/v1/notify"
+        yield stub
 
 
 @contextlib.contextmanager
-def smtp_server() -> Any:
-    """An aiosmtpd server on a free loopback port (plain SMTP: tests set SMTP_TLS=false)."""
-    inbox = _Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+def smtp_server() -> Iterator[SmtpStub]:
+    """An SMTP server on a free loopback port (plain SMTP: tests set SMTP_TLS=false)."""
+    stub = SmtpStub()
+    stub.controller.start()
     try:
-        yield SmtpServer("127.0.0.1", port, inbox)
+        yield stub
     finally:
-        controller.stop()
+        stub.controller.stop()

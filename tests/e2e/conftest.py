@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.receivers import PushGateway, SmtpServer, free_port, push_gateway, smtp_server
+from tests.receivers import PushGatewayStub, SmtpStub, free_port, push_gateway, smtp_server
 from tests.support import ENCRYPTION_KEYS, JWT_SECRET, eventually, infra_env, unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +73,8 @@ class System:
     """The running services and the receivers they talk to."""
 
     services: dict[str, ServiceProcess]
-    push: PushGateway
-    smtp: SmtpServer
+    push: PushGatewayStub
+    smtp: SmtpStub
 
     @property
     def urls(self) -> dict[str, str]:
@@ -98,7 +98,7 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
+def smtp() -> Iterator[SmtpStub]:
     with smtp_server() as server:
         yield server
 
@@ -106,7 +106,7 @@ def smtp() -> Iterator[SmtpServer]:
 # Module scope: the processes consume the shared topics, so they must be gone before
 # other test modules publish there.
 @pytest.fixture(scope="module")
-async def system(smtp: SmtpServer) -> AsyncIterator[System]:
+async def system(smtp: SmtpStub) -> AsyncIterator[System]:
     """Start every service as its own process; stop each by PID afterwards."""
     run_id = unique("e2e")
     logs = ROOT / ".local" / "e2e"
@@ -122,7 +122,7 @@ async def system(smtp: SmtpServer) -> AsyncIterator[System]:
             "MESSAGING_JWT_SECRET": JWT_SECRET,
             "MESSAGING_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
             "MESSAGING_ENCRYPTION_ACTIVE_KEY": "k1",
-            "SMTP_HOST": smtp.host,
+            "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp.port),
             "SMTP_TLS": "false",
             "PUSH_GATEWAY_URL": push.url,

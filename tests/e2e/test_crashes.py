@@ -158,7 +158,7 @@ async def test_notify_killed_mid_fan_out_still_reaches_every_device(system: Syst
     # repeat carries the same opaque event_id, so the app shows it once.
     assert repeated <= 8
     ids_per_key: dict[str, set[str]] = {}
-    for payload in system.push.received:
+    for payload in system.push.requests:
         for device in payload["notification"]["devices"]:
             if device["pushkey"] in keys:
                 ids_per_key.setdefault(device["pushkey"], set()).add(

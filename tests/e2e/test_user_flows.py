@@ -217,5 +217,5 @@ async def test_announcement_reaches_every_client_and_each_device_gets_one_push(
 
         stats = await eventually(all_delivered, timeout=20)
         assert stats["failed"] == 0
-        assert SENTINEL not in str(system.push.received)
-        assert all(SENTINEL.encode() not in raw for raw in system.smtp.raw)
+        assert SENTINEL not in str(system.push.requests)
+        assert all(SENTINEL.encode() not in raw for raw in system.smtp.raw())

@@ -13,7 +13,7 @@ from services.notify.deps import Deps
 from services.notify.domain import Delivery, delivery_id
 from services.notify.settings import NotifySettings
 from services.notify.store.deliveries import FINAL_STATUSES
-from tests.notify.fakes import PushGatewayStub, SmtpStub, serve
+from tests.receivers import PushGatewayStub, SmtpStub, push_gateway, serve, smtp_server
 from tests.support import base_settings, running, unique
 
 
@@ -45,7 +45,7 @@ def notify_settings(gateway_url: str, smtp_port: int, **overrides: Any) -> Notif
     """Fast timings, a database of its own, and the local fakes."""
     values: dict[str, Any] = {
         "notify_database": unique("test_notify_"),
-        "push_gateway_url": f"{gateway_url}/_matrix/push/v1/notify",
+        "push_gateway_url": gateway_url,
         "smtp_host": "127.0.0.1",
         "smtp_port": smtp_port,
         "smtp_tls": False,
@@ -65,18 +65,14 @@ def notify_settings(gateway_url: str, smtp_port: int, **overrides: Any) -> Notif
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpStub]:
     """A local SMTP server (plain text: SMTP_TLS=false in tests)."""
-    stub = SmtpStub()
-    stub.controller.start()
-    yield stub
-    stub.controller.stop()
+    with smtp_server() as stub:
+        yield stub
 
 
 @pytest.fixture(scope="module")
 async def gateway() -> AsyncIterator[PushGatewayStub]:
     """A local Matrix push gateway."""
-    stub = PushGatewayStub()
-    async with serve(stub.app()) as url:
-        stub.url = url
+    async with push_gateway() as stub:
         yield stub
 
 
