@@ -35,13 +35,22 @@ class MongoSettings(_Slice):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
 
 
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+
 class AuthSettings(_Slice):
     """How bearer tokens are verified: HS256 in development, JWKS in production."""
 
     messaging_jwt_secret: SecretStr | None = None
     messaging_jwks_url: str | None = None
-    messaging_jwt_algorithms: list[str] = ["HS256"]
+    # Empty means the mode's default: RS256 and ES256 with a JWKS URL, HS256 with a secret.
+    messaging_jwt_algorithms: list[str] = Field(default_factory=list)
     messaging_jwt_audience: str = "messaging"
+    # When set, every token must carry exactly this `iss`.
+    messaging_jwt_issuer: str | None = None
 
     @field_validator("messaging_jwt_secret")
     @classmethod
@@ -54,9 +63,25 @@ class AuthSettings(_Slice):
     def _one_key_source(self) -> "AuthSettings":
         if self.messaging_jwt_secret is None and not self.messaging_jwks_url:
             raise ValueError("set MESSAGING_JWT_SECRET (development) or MESSAGING_JWKS_URL")
-        if "none" in {a.lower() for a in self.messaging_jwt_algorithms}:
-            raise ValueError("the 'none' JWT algorithm is never accepted")
+        if not self.messaging_jwt_algorithms:
+            self.messaging_jwt_algorithms = (
+                ["RS256", "ES256"] if self.messaging_jwks_url else ["HS256"]
+            )
+        for algorithm in self.messaging_jwt_algorithms:
+            self._check_algorithm(algorithm)
         return self
+
+    def _check_algorithm(self, algorithm: str) -> None:
+        # Each algorithm needs its own kind of key: a shared secret for HMAC, the JWKS for
+        # the others. Never `none`, never a name the verifier would not know.
+        if algorithm in HMAC_ALGORITHMS:
+            if self.messaging_jwt_secret is None:
+                raise ValueError(f"JWT algorithm {algorithm} needs MESSAGING_JWT_SECRET")
+        elif algorithm in ASYMMETRIC_ALGORITHMS:
+            if not self.messaging_jwks_url:
+                raise ValueError(f"JWT algorithm {algorithm} needs MESSAGING_JWKS_URL")
+        else:
+            raise ValueError(f"JWT algorithm {algorithm!r} is not accepted")
 
 
 class CryptoSettings(_Slice):

@@ -90,3 +90,45 @@ def test_settings_need_a_key_source(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValidationError):
         AuthSettings()
+
+
+def issuer_verifier() -> TokenVerifier:
+    return TokenVerifier(
+        AuthSettings(messaging_jwt_secret=JWT_SECRET, messaging_jwt_issuer="https://idp.test")
+    )
+
+
+async def test_token_from_the_configured_issuer_is_accepted() -> None:
+    good = jwt.encode(claims(iss="https://idp.test"), JWT_SECRET, algorithm="HS256")
+
+    caller = await issuer_verifier().verify(good)
+
+    assert caller.id == "p1"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [claims(), claims(iss="https://evil.test")],
+    ids=["no-issuer", "other-issuer"],
+)
+async def test_token_from_another_issuer_is_refused_when_one_is_configured(
+    bad: dict[str, object],
+) -> None:
+    with pytest.raises(Problem) as refused:
+        await issuer_verifier().verify(jwt.encode(bad, JWT_SECRET, algorithm="HS256"))
+
+    assert refused.value.status == 401
+
+
+async def test_caller_carries_the_token_expiry() -> None:
+    exp = int(time.time()) + 90
+
+    caller = await verifier().verify(jwt.encode(claims(exp=exp), JWT_SECRET, algorithm="HS256"))
+
+    assert caller.expires_at is not None
+    assert int(caller.expires_at.timestamp()) == exp
+
+
+def test_unknown_algorithm_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError):
+        AuthSettings(messaging_jwt_secret=JWT_SECRET, messaging_jwt_algorithms=["none"])
