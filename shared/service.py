@@ -15,6 +15,7 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 
 from shared import health
 from shared.auth import TokenVerifier
+from shared.body_limit import BodySizeLimit
 from shared.ids import new_id
 from shared.kafka import EventPublisher, consumers_assigned
 from shared.mongo import create_mongo_client
@@ -100,10 +101,12 @@ def create_service_app(
     routers: list[APIRouter],
     broker: KafkaBroker,
 ) -> FastAPI:
-    """A FastAPI app with problem details, health, correlation ids and AsyncAPI docs."""
+    """A FastAPI app with problem details, health, correlation ids, a body cap and AsyncAPI docs."""
     configure_logging()
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    # Added first, so it runs inside the correlation middleware: a 413 carries the id too.
+    app.add_middleware(BodySizeLimit)
     app.middleware("http")(_correlate)
     app.include_router(health.router)
     for router in routers:

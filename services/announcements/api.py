@@ -18,6 +18,7 @@ from pydantic import (
 from services.announcements import handlers
 from services.announcements.deps import Deps, DepsDep
 from services.announcements.domain import (
+    MAX_RECIPIENTS,
     Announcement,
     AnnouncementNotFound,
     InboxItem,
@@ -49,7 +50,7 @@ class RecipientsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_ids: list[ClientId] | None = None
+    client_ids: list[ClientId] | None = Field(default=None, max_length=MAX_RECIPIENTS)
     all_clients: Literal[True] | None = None
 
     @model_validator(mode="after")

@@ -3,6 +3,9 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The most recipients any announcement may have (a deployment may set a lower limit).
+MAX_RECIPIENTS = 50_000
+
 
 class RecipientsRejected(Exception):
     """The chosen recipients cannot receive this announcement."""

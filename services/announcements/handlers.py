@@ -42,8 +42,9 @@ async def resolve_recipients(
         check_recipient_count(await clients.count_active(practice_id), max_recipients)
         ids = await clients.active_ids(practice_id)
     else:
+        # Counted before de-duplication too: a list of repeats is no cheaper to handle.
+        check_recipient_count(len(recipients.client_ids), max_recipients)
         ids = unique_in_order(recipients.client_ids)
-        check_recipient_count(len(ids), max_recipients)
         if len(await clients.known(practice_id, ids)) != len(ids):
             raise UnknownRecipients()
     check_recipient_count(len(ids), max_recipients)

@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from services.announcements.domain import MAX_RECIPIENTS
 from shared.events.announcements import RECIPIENTS_PER_PART
 from shared.service import InfraSettings
 from shared.settings import CryptoSettings
@@ -12,7 +13,7 @@ class AnnouncementsSettings(InfraSettings, CryptoSettings):
 
     announcements_port: int = 8003
     announcements_database: str = "messaging_announcements"
-    announcements_max_recipients: int = Field(default=50_000, ge=1)
+    announcements_max_recipients: int = Field(default=MAX_RECIPIENTS, ge=1, le=MAX_RECIPIENTS)
     # Recipient ids per AnnouncementPublished part; the contract caps it.
     announcements_recipients_per_part: int = Field(
         default=RECIPIENTS_PER_PART, ge=1, le=RECIPIENTS_PER_PART

@@ -10,6 +10,8 @@ Channel = Literal["inbox", "push", "email", "live"]
 FinalStatus = Literal["delivered", "sent", "failed", "skipped"]
 
 EMAIL_SUBJECT = "You have a new secure message"
+# Push devices one user may register (phones, tablets, browsers); bounds each fan-out.
+MAX_DEVICES_PER_USER = 20
 
 
 @dataclass(frozen=True)
@@ -166,3 +168,13 @@ class LiveEvent:
 
 class DeviceNotFound(Exception):
     """The caller has no device with that id."""
+
+
+class TooManyDevices(Exception):
+    """The user already has as many devices as allowed."""
+
+
+def check_device_limit(devices: list[Device], token: str) -> None:
+    """Refuse a new device past the per-user limit; registering a known token again is fine."""
+    if len(devices) >= MAX_DEVICES_PER_USER and all(d.token != token for d in devices):
+        raise TooManyDevices()

@@ -30,6 +30,21 @@ async def test_more_chosen_clients_than_allowed_are_rejected(
     assert response.json()["code"] == previewed.json()["code"] == "too_many_recipients"
 
 
+async def test_repeated_client_ids_count_against_the_limit_before_deduplication(
+    service: Service,
+) -> None:
+    practice = await new_practice(service, active=1)
+    repeated = {"client_ids": practice.clients * 6}
+
+    response = await service.http.post(
+        "/v1/announcements", json=announcement(repeated), headers=practice.provider()
+    )
+    previewed = await preview(service.http, practice, repeated)
+
+    assert response.status_code == previewed.status_code == 422
+    assert response.json()["code"] == previewed.json()["code"] == "too_many_recipients"
+
+
 async def test_all_clients_of_a_too_large_practice_are_rejected(
     service: Service,
 ) -> None:

@@ -1,5 +1,6 @@
 """Devices and notification preferences, as the apps manage them."""
 
+from services.notify.domain import MAX_DEVICES_PER_USER
 from tests.notify.conftest import Notify
 from tests.support import auth, unique
 
@@ -117,3 +118,27 @@ async def test_devices_need_a_token(notify: Notify) -> None:
     response = await notify.http.get("/v1/me/devices")
 
     assert response.status_code == 401
+
+
+async def test_a_device_past_the_per_user_limit_is_refused_with_409(notify: Notify) -> None:
+    headers = me()
+    tokens = [unique("tok-") for _ in range(MAX_DEVICES_PER_USER)]
+    for token in tokens:
+        created = await notify.http.post(
+            "/v1/me/devices", json={"platform": "ios", "token": token}, headers=headers
+        )
+        assert created.status_code == 201
+
+    refused = await notify.http.post(
+        "/v1/me/devices", json={"platform": "ios", "token": unique("tok-")}, headers=headers
+    )
+    again = await notify.http.post(
+        "/v1/me/devices", json={"platform": "ios", "token": tokens[0]}, headers=headers
+    )
+    listed = await notify.http.get("/v1/me/devices", headers=headers)
+
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "too_many_devices"
+    assert again.status_code == 201
+    assert len(listed.json()["items"]) == MAX_DEVICES_PER_USER

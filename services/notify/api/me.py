@@ -7,10 +7,16 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.deps import DepsDep
-from services.notify.domain import Device, DeviceNotFound, Preferences
+from services.notify.domain import (
+    MAX_DEVICES_PER_USER,
+    Device,
+    DeviceNotFound,
+    Preferences,
+    TooManyDevices,
+)
 from services.notify.handlers import me
 from shared.auth import CurrentCaller
-from shared.problems import not_found
+from shared.problems import Problem, not_found
 
 router = APIRouter(prefix="/v1/me")
 
@@ -72,7 +78,15 @@ def _prefs_out(prefs: Preferences) -> PreferencesOut:
 @router.post("/devices", status_code=201)
 async def register_device(body: DeviceIn, caller: CurrentCaller, deps: DepsDep) -> DeviceOut:
     """Register a device for push (the same token again is the same device)."""
-    device = await me.register_device(caller.id, body.platform, body.token, users=deps.users)
+    try:
+        device = await me.register_device(caller.id, body.platform, body.token, users=deps.users)
+    except TooManyDevices as error:
+        raise Problem(
+            409,
+            "too_many_devices",
+            "Too many devices",
+            f"At most {MAX_DEVICES_PER_USER} devices per user; remove one first.",
+        ) from error
     return _device_out(device)
 
 

@@ -1,11 +1,15 @@
 """A user's own devices and notification preferences."""
 
-from services.notify.domain import Device, DeviceNotFound, Preferences
+from services.notify.domain import Device, DeviceNotFound, Preferences, check_device_limit
 from services.notify.store.users import Users
 
 
 async def register_device(user_id: str, platform: str, token: str, *, users: Users) -> Device:
-    """Register a device for push; the same token twice is the same device."""
+    """Register a device for push; the same token twice is the same device.
+
+    The limit is checked before the write, so two concurrent registrations may pass it by one.
+    """
+    check_device_limit((await users.profile(user_id)).devices, token)
     return await users.register_device(user_id, platform, token)
 
 
