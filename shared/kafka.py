@@ -1,6 +1,7 @@
 """Kafka wiring: the broker factory, the event publisher, consumer options and the DLQ."""
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -69,13 +70,46 @@ class EventPublisher:
         await asyncio.gather(*(self.publish(e) for e in events))
 
 
-def _error_summary(error: BaseException) -> str:
-    """What went wrong, without echoing the input (it may hold PHI)."""
+def error_reason(error: BaseException) -> str:
+    """A fixed reason for a dead-lettered message: never the error's text, which may quote data."""
     if isinstance(error, ValidationError):
-        return json.dumps(error.errors(include_input=False, include_url=False), default=str)[:2000]
-    if isinstance(error, POISON_ERRORS):
-        return type(error).__name__
-    return f"{type(error).__name__}: {str(error)[:500]}"
+        return "validation_failed"
+    if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+        return "undecodable"
+    return "handler_failed"
+
+
+@functools.cache
+def _event_field_names() -> frozenset[str]:
+    """Every field name the event contracts declare (nested models included)."""
+    names: set[str] = set()
+    pending = list(Event.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        schema = model.model_json_schema()
+        for part in [schema, *schema.get("$defs", {}).values()]:
+            names.update(part.get("properties", {}))
+    return frozenset(names)
+
+
+def validation_fields(error: ValidationError) -> str:
+    """Where validation failed, as JSON: pydantic's error types and locations.
+
+    A location keeps list positions and field names the contracts declare; anything else
+    (such as an unexpected key, which is input) shows as "?".
+    """
+    known = _event_field_names()
+    errors = error.errors(include_url=False, include_context=False, include_input=False)
+    return json.dumps(
+        [
+            {
+                "loc": [p if isinstance(p, int) or p in known else "?" for p in e["loc"]],
+                "type": e["type"],
+            }
+            for e in errors[:20]
+        ]
+    )
 
 
 class DeadLetterMiddleware(BaseMiddleware):
@@ -110,9 +144,11 @@ class DeadLetterMiddleware(BaseMiddleware):
         topic = getattr(record, "topic", "unknown")
         broker: KafkaBroker = self.context.get("broker")
         headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
+        if isinstance(error, ValidationError):
+            headers["dlq_error_fields"] = validation_fields(error)
         headers.update(
             {
-                "dlq_error": _error_summary(error),
+                "dlq_error": error_reason(error),
                 "dlq_error_type": type(error).__name__,
                 "dlq_topic": topic,
                 "dlq_partition": str(getattr(record, "partition", "")),
@@ -146,7 +182,10 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         enable_idempotence=True,
         client_id=client_id,
         middlewares=[middleware],
-        logger=None,
+        # FastStream's own error logs go through the JSON formatter (type only, never text);
+        # its per-message "Received"/"Processed" lines are DEBUG, below the logger's level.
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
     )
 
 

@@ -1,20 +1,26 @@
 """Broker wiring on the real Kafka: headers, keys, retries, dead letters, redelivery."""
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from faststream.kafka import KafkaBroker
+from pydantic import field_validator
 from pymongo.errors import AutoReconnect
 
 from shared.events.base import Event
 from shared.kafka import EventPublisher, consumer_options, create_broker, wait_until_assigned
+from shared.observability import JsonFormatter
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, dlq, ensure_topics
 from tests.support import TopicTail, body, header, infra_env, publish_json, unique
 
 TOPIC = "test.wiring.v1"
+# Stands for data (a name, a message) that an error's text may quote.
+SENTINEL = "Sentinel-Ada-Lovelace-7f3a"
 
 
 class Pinged(Event):
@@ -25,6 +31,13 @@ class Pinged(Event):
     KEY_FIELD: ClassVar[str] = "ping_id"
 
     ping_id: str
+
+    @field_validator("ping_id")
+    @classmethod
+    def _not_refused(cls, ping_id: str) -> str:
+        if ping_id.startswith("refuse-"):
+            raise ValueError(f"refused ping {ping_id}")  # quotes the input, as code may
+        return ping_id
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,7 +71,7 @@ class Handler:
     async def __call__(self, event: Pinged) -> None:
         self.calls[event.ping_id] = self.calls.get(event.ping_id, 0) + 1
         if event.ping_id in self.fail_always:
-            raise RuntimeError("handler bug")
+            raise RuntimeError(f"handler bug while handling {SENTINEL}")
         if event.ping_id in self.fail_transient_once and self.calls[event.ping_id] == 1:
             raise AutoReconnect("database went away")
         self.seen(event.ping_id).set()
@@ -110,7 +123,63 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_the_partition_m
 
     assert handler.calls[poison.ping_id] == 3
     assert header(record, "dlq_error_type") == "RuntimeError"
+    assert header(record, "dlq_error") == "handler_failed"
     assert header(record, "dlq_attempts") == "3"
+
+
+def all_headers(record: Any) -> str:
+    return " ".join(f"{k}={bytes(v).decode()}" for k, v in record.headers or ())
+
+
+def formatted(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(JsonFormatter().format(r) for r in caplog.records)
+
+
+async def test_dead_letter_headers_carry_a_fixed_reason_never_the_errors_text(
+    wired: tuple[KafkaBroker, Handler], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, handler = wired
+    poison = Pinged(ping_id=unique("poison-"))
+    handler.fail_always.add(poison.ping_id)
+    caplog.set_level(logging.INFO)
+    async with TopicTail(dlq(TOPIC)) as dead:
+        await publish_json(TOPIC, poison.ping_id, poison.model_dump(mode="json"))
+        [record] = await dead.wait_for(lambda r: r.key == poison.ping_id.encode())
+
+    assert header(record, "dlq_error") == "handler_failed"
+    assert SENTINEL not in all_headers(record)
+    assert "RuntimeError" in formatted(caplog)
+    assert SENTINEL not in formatted(caplog)
+
+
+async def test_invalid_event_is_dead_lettered_with_field_locations_but_no_input(
+    wired: tuple[KafkaBroker, Handler], caplog: pytest.LogCaptureFixture
+) -> None:
+    key = unique("invalid-")
+    value = {**Pinged(ping_id="x").model_dump(mode="json"), "ping_id": f"refuse-{SENTINEL}"}
+    caplog.set_level(logging.INFO)
+    async with TopicTail(dlq(TOPIC)) as dead:
+        await publish_json(TOPIC, key, value)
+        [record] = await dead.wait_for(lambda r: r.key == key.encode())
+
+    assert header(record, "dlq_error") == "validation_failed"
+    assert header(record, "dlq_error_type") == "ValidationError"
+    fields = json.loads(header(record, "dlq_error_fields") or "[]")
+    assert [(f["loc"][-1], f["type"]) for f in fields] == [("ping_id", "value_error")]
+    assert SENTINEL not in all_headers(record)
+    assert SENTINEL not in formatted(caplog)
+
+
+async def test_undecodable_event_is_dead_lettered_as_such(
+    wired: tuple[KafkaBroker, Handler],
+) -> None:
+    key = unique("garbage-")
+    async with TopicTail(dlq(TOPIC)) as dead:
+        await publish_json(TOPIC, key, b"\xff{not json " + SENTINEL.encode())
+        [record] = await dead.wait_for(lambda r: r.key == key.encode())
+
+    assert header(record, "dlq_error") in {"undecodable", "validation_failed"}
+    assert SENTINEL not in all_headers(record)
 
 
 async def test_transient_failure_is_redelivered_not_dead_lettered(
