@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jwt
 
 from tests.notify.conftest import Notify
 from tests.notify.factories import message_sent, publish, state_changed
-from tests.support import auth, eventually, unique
+from tests.support import auth, eventually, token, unique
 
 
 @dataclass
@@ -146,6 +147,32 @@ async def test_the_stream_sends_heartbeats(notify: Notify, notify_url: str) -> N
         await eventually(lambda: _true(bool(stream.comments)), timeout=5)
 
     assert stream.comments[0].startswith(": ping")
+
+
+async def test_the_stream_ends_within_five_seconds_of_its_tokens_expiry(
+    notify: Notify, notify_url: str
+) -> None:
+    provider = unique("p-")
+    bearer = token(provider, "provider", unique("pr-"), ttl=3)
+    exp = jwt.decode(bearer, options={"verify_signature": False})["exp"]
+    stream = Stream()
+    async with (
+        httpx.AsyncClient(base_url=notify_url, timeout=None) as client,
+        client.stream(
+            "GET", "/v1/me/stream", headers={"Authorization": f"Bearer {bearer}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        reader = asyncio.create_task(_read(response, stream))
+        await eventually(lambda: _true(notify.deps.feed.hub.connected(provider) > 0))
+        await publish(message_sent(provider, recipient_role="provider"))
+        await eventually(lambda: _has(stream, "message"), timeout=exp - time.time())
+        # Bounded: the contract's 5 s after expiry, plus a little for this test's own clock.
+        await asyncio.wait_for(reader, timeout=exp + 5 - time.time() + 0.5)
+        ended = time.time()
+
+    assert ended <= exp + 5
+    assert notify.deps.feed.hub.connected(provider) == 0
 
 
 async def test_the_stream_needs_a_token(notify: Notify) -> None:
