@@ -1,7 +1,10 @@
 """The client directory: practice systems publish clients; providers search them."""
 
+from typing import Any
+
 import httpx
 
+from services.threads.deps import Deps
 from shared import topics
 from tests.support import (
     TopicTail,
@@ -61,6 +64,45 @@ async def test_search_never_shows_another_practices_clients(threads: httpx.Async
     found = await eventually(lambda: search(threads, mine, name))
 
     assert [c["client_id"] for c in found] == [own["client_id"]]
+
+
+async def raw_client(deps: Deps, client_id: str) -> dict[str, Any] | None:
+    """The projection's document of a client, as the database holds it."""
+    doc: dict[str, Any] | None = await deps.messages.collection.database["clients"].find_one(
+        {"_id": client_id}
+    )
+    return doc
+
+
+async def test_the_projection_does_not_store_client_emails(
+    threads: httpx.AsyncClient, deps: Deps
+) -> None:
+    email = f"{unique('ada-')}@example.org"
+    record = client_record(unique("pr-"), email=email)
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+
+    doc = await eventually(lambda: raw_client(deps, str(record["client_id"])))
+
+    assert "email" not in doc
+    assert email not in repr(doc)
+
+
+async def test_a_stored_email_is_dropped_on_the_clients_next_record(
+    threads: httpx.AsyncClient, deps: Deps
+) -> None:
+    email = f"{unique('ada-')}@example.org"
+    record = client_record(unique("pr-"), email=email)
+    clients = deps.messages.collection.database["clients"]
+    await clients.insert_one({"_id": record["client_id"], "email": email, "last_name": "Old"})
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+
+    async def updated() -> dict[str, Any] | None:
+        doc = await raw_client(deps, str(record["client_id"]))
+        return doc if doc and doc.get("last_name") == record["last_name"] else None
+
+    doc = await eventually(updated)
+
+    assert "email" not in doc
 
 
 async def test_clients_cannot_search_the_directory(threads: httpx.AsyncClient) -> None:

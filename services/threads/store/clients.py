@@ -39,7 +39,6 @@ class ClientDirectory:
                     "practice_id": record.practice_id,
                     "first_name": record.first_name,
                     "last_name": record.last_name,
-                    "email": record.email,
                     "status": record.status,
                     "search": f"{record.first_name} {record.last_name}".lower(),
                     "sort_key": Client(
@@ -50,7 +49,10 @@ class ClientDirectory:
                         True,
                     ).sort_key,
                     "source_event_id": str(record.event_id),
-                }
+                },
+                # threads never reads a client's email, so it does not keep one (older
+                # documents lose theirs on the client's next record).
+                "$unset": {"email": ""},
             },
             upsert=True,
         )
