@@ -1,10 +1,16 @@
-"""Store-then-publish without losing the publish.
+"""Store then publish, without losing the publish and without polling.
 
-A document that changes writes `pending=True` and a fresh `rev` in the same single
-document write as the change. Its events are derived from the document itself, with
-event ids stable per revision, so publishing twice is harmless: consumers deduplicate.
-After publishing, the document is marked published only if it still has that `rev`.
-The relay republishes whatever stayed pending (a crash between store and publish).
+Before a change, a use case records an *intent*: a small document in its service's
+`intents` collection naming what is about to change. After the change it publishes the
+events and the intent is deleted (in batches, off the request path). So the intents
+collection holds only work in flight and is empty at rest.
+
+A process that died between change and publish, or a broker that did not answer, leaves
+its intent behind. Such intents are recovered by re-deriving the events from the *current*
+state of what they name: right away by an in-process retry with backoff, and by a sweep at
+start and every few minutes (a query over the small intents collection, never over
+history). Events carry ids stable per revision, so publishing twice is harmless, and a
+recovery never publishes a stale revision after a newer one.
 """
 
 import asyncio
@@ -21,80 +27,175 @@ from shared.kafka import EventPublisher
 log = logging.getLogger(__name__)
 
 Document = Mapping[str, Any]
+# Events derived from one stored document.
 Derive = Callable[[Document], Awaitable[list[Event]]]
+# Events of the current state of what an intent names (its `ref`); empty if it is gone.
+Recover = Callable[[Document], Awaitable[list[Event]]]
+
+DELETE_BATCH = 500
+MAX_RETRY_DELAY = 30.0
 
 
-def pending_update() -> dict[str, Any]:
-    """Fields to `$set` alongside any change whose events must be published."""
-    return {"pending": True, "rev": new_id(), "changed_at": utcnow()}
+def new_revision() -> dict[str, Any]:
+    """Fields to `$set` alongside a change whose events are derived per revision."""
+    return {"rev": new_id(), "changed_at": utcnow()}
 
 
 class Outbox:
-    """Publishes the events of pending documents of one collection."""
+    """Intents of one service: record, publish, forget; recover what stayed."""
 
     def __init__(
         self,
-        collection: Any,
-        derive: Derive,
+        db: Any,
         publisher: EventPublisher,
         *,
-        grace: timedelta = timedelta(seconds=5),
-        batch_size: int = 200,
+        grace: timedelta = timedelta(seconds=10),
+        sweep_every: float = 300.0,
         inline_timeout: float = 2.0,
     ) -> None:
-        self._collection = collection
-        self._derive = derive
+        self._intents = db["intents"]
         self._publisher = publisher
         self._grace = grace
-        self._batch_size = batch_size
+        self._sweep_every = sweep_every
         self._inline_timeout = inline_timeout
+        self._recoverers: dict[str, Recover] = {}
+        self._finished: list[str] = []
+        self._flush_wanted = asyncio.Event()
+        self._flushing = asyncio.Lock()
+        self._failed: dict[str, Document] = {}
+        self._retry_wanted = asyncio.Event()
+
+    def on(self, kind: str, recover: Recover) -> None:
+        """How to re-derive the events of an intent of this kind."""
+        self._recoverers[kind] = recover
 
     async def ensure_indexes(self) -> None:
-        """The relay's scan index."""
-        await self._collection.create_index(
-            [("pending", 1), ("changed_at", 1)], name="outbox_pending"
-        )
+        """Nothing: the sweep reads a collection that is empty at rest."""
 
-    async def publish(self, document: Document) -> None:
-        """Publish a document's events and mark that revision published."""
-        await self._publisher.publish_all(await self._derive(document))
-        await self._collection.update_one(
-            {"_id": document["_id"], "rev": document["rev"]}, {"$set": {"pending": False}}
-        )
+    async def intend(self, kind: str, **ref: Any) -> Document:
+        """Record, durably, that a change of this kind is about to happen."""
+        if kind not in self._recoverers:
+            raise ValueError(f"no recovery registered for intent kind {kind!r}")
+        intent = {"_id": new_id(), "kind": kind, "ref": ref, "at": utcnow()}
+        await self._intents.insert_one(intent)
+        return intent
 
-    async def publish_soon(self, document: Document) -> bool:
-        """Publish right after a write, but never fail or stall the write for it.
+    async def publish(self, intent: Document, events: list[Event]) -> None:
+        """Publish the change's events, then forget the intent."""
+        await self._publisher.publish_all(events)
+        self._forget(intent)
 
-        The change is already durable with its pending marker: if the broker does not
-        answer in time, the relay publishes it later. Returns True when published now.
+    async def publish_soon(self, intent: Document, events: list[Event]) -> bool:
+        """Publish right after a change, but never fail or stall the change for it.
+
+        The intent is durable: if the broker does not answer in time, the retry loop (or,
+        after a crash, the sweep) publishes later. True when published now.
         """
         try:
-            await asyncio.wait_for(self.publish(document), self._inline_timeout)
-        except Exception as error:  # any failure leaves the work to the relay
+            await asyncio.wait_for(self.publish(intent, events), self._inline_timeout)
+        except Exception as error:  # any failure leaves the work to the retry loop
             log.warning(
-                "inline publish failed; the relay will publish",
-                extra={"doc_id": str(document.get("_id")), "error_type": type(error).__name__},
+                "inline publish failed; retrying in the background",
+                extra={"intent_kind": intent["kind"], "error_type": type(error).__name__},
             )
+            self._failed[intent["_id"]] = intent
+            self._retry_wanted.set()
             return False
         return True
 
-    async def relay_once(self) -> int:
-        """Publish every document left pending for longer than the grace period."""
-        cutoff = utcnow() - self._grace
-        cursor = self._collection.find({"pending": True, "changed_at": {"$lt": cutoff}})
-        published = 0
-        async for document in cursor.limit(self._batch_size):
-            await self.publish(document)
-            published += 1
-        if published:
-            log.info("outbox relayed", extra={"count": published})
-        return published
+    async def recover(self, intent: Document) -> None:
+        """Publish the events of an intent's current state, then forget it."""
+        recover = self._recoverers.get(intent["kind"])
+        if recover is None:
+            log.error("intent of an unknown kind left as is", extra={"kind": intent["kind"]})
+            return
+        await self.publish(intent, await recover(intent["ref"]))
 
-    async def run(self, interval: float = 1.0) -> None:
-        """Relay forever; errors are logged and retried on the next tick."""
+    async def sweep(self, *, at_start: bool = False) -> int:
+        """Recover every intent older than the grace period; returns how many.
+
+        At start every intent predates this process: its writer died or is another live
+        instance, whose events published twice are harmless.
+        """
+        cutoff = utcnow() if at_start else utcnow() - self._grace
+        recovered = 0
+        async for intent in self._intents.find({"at": {"$lt": cutoff}}).limit(DELETE_BATCH):
+            await self.recover(intent)
+            recovered += 1
+        if recovered:
+            log.info("outbox recovered intents", extra={"count": recovered})
+        await self.flush()
+        return recovered
+
+    async def pending(self, **ref: Any) -> list[Document]:
+        """Intents not yet forgotten whose reference includes these values (for tests and ops)."""
+        where = {f"ref.{key}": value for key, value in ref.items()}
+        return [intent async for intent in self._intents.find(where)]
+
+    async def flush(self) -> None:
+        """Delete the intents whose events are published (waits for a flush under way)."""
+        async with self._flushing:
+            await self._delete_finished()
+
+    async def _delete_finished(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished[:DELETE_BATCH], self._finished[DELETE_BATCH:]
+            if len(batch) == 1:
+                await self._intents.delete_one({"_id": batch[0]})
+            else:  # scans only the intents collection, which holds just the work in flight
+                await self._intents.delete_many({"_id": {"$in": batch}})
+
+    async def run(self) -> None:
+        """Background work for the life of the process: deletes, retries and the sweep."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._flush_forever())
+            group.create_task(self._retry_forever())
+            group.create_task(self._sweep_forever())
+
+    def discard(self, intent: Document) -> None:
+        """The change did not happen (refused, or repeated): forget its intent."""
+        self._forget(intent)
+
+    def _forget(self, intent: Document) -> None:
+        self._failed.pop(intent["_id"], None)
+        self._finished.append(intent["_id"])
+        self._flush_wanted.set()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            try:
+                await self.flush()
+            except Exception as error:  # the intents stay; a later flush or sweep handles them
+                log.warning("outbox flush failed", extra={"error_type": type(error).__name__})
+                await asyncio.sleep(1.0)
+
+    async def _retry_forever(self) -> None:
+        delay = 0.5
+        while True:
+            await self._retry_wanted.wait()
+            await asyncio.sleep(delay)
+            for intent in list(self._failed.values()):
+                try:
+                    await self.recover(intent)
+                except Exception as error:
+                    log.warning("outbox retry failed", extra={"error_type": type(error).__name__})
+                    break
+            if self._failed:
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+            else:
+                delay = 0.5
+                self._retry_wanted.clear()
+
+    async def _sweep_forever(self) -> None:
+        at_start = True
         while True:
             try:
-                await self.relay_once()
-            except Exception:
-                log.warning("outbox relay failed; will retry", exc_info=True)
-            await asyncio.sleep(interval)
+                await self.sweep(at_start=at_start)
+                at_start = False
+            except Exception as error:  # e.g. the database is down: try again soon
+                log.warning("outbox sweep failed", extra={"error_type": type(error).__name__})
+                await asyncio.sleep(min(5.0, self._sweep_every))
+                continue
+            await asyncio.sleep(self._sweep_every)

@@ -19,6 +19,7 @@ from services.announcements.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
 from shared.events.announcements import AnnouncementPublished
 from shared.kafka import create_broker, declare_published
+from shared.outbox import Outbox
 from shared.service import create_service_app, service_runtime
 
 
@@ -34,12 +35,16 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
         async with service_runtime(
             app, settings, broker, name="announcements", database=settings.announcements_database
         ) as runtime:
+            outbox = Outbox(
+                runtime.db,
+                runtime.publisher,
+                grace=timedelta(seconds=settings.announcements_outbox_grace_seconds),
+            )
             announcements = AnnouncementStore(
                 runtime.db,
                 EnvelopeCipher.from_settings(settings),
-                runtime.publisher,
+                outbox,
                 per_part=settings.announcements_recipients_per_part,
-                grace=timedelta(seconds=settings.announcements_outbox_grace_seconds),
             )
             deps = Deps(
                 clients=ClientProjection(runtime.db),
@@ -53,7 +58,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
-            runtime.spawn(announcements.outbox.run())
+            runtime.spawn(outbox.run())
             yield
 
     app = create_service_app(

@@ -1,7 +1,6 @@
 """The announcements service's MongoDB access; owns its indexes and the outbox."""
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from services.announcements.domain import Announcement, Draft, Receipt, sort_key, split_parts
@@ -12,9 +11,8 @@ from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
 from shared.ids import new_id, stable_uuid
-from shared.kafka import EventPublisher
 from shared.mongo import DuplicateKeyError
-from shared.outbox import Derive, Document, Outbox, pending_update
+from shared.outbox import Derive, Document, Outbox, new_revision
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +107,19 @@ class AnnouncementStore:
         self,
         db: Any,
         cipher: EnvelopeCipher,
-        publisher: EventPublisher,
+        outbox: Outbox,
         *,
         per_part: int,
-        grace: timedelta,
     ) -> None:
         self._announcements = db["announcements"]
         self._cipher = cipher
-        self.outbox = Outbox(self._announcements, make_derive(per_part), publisher, grace=grace)
+        self._derive = make_derive(per_part)
+        self.outbox = outbox
+        outbox.on("announcement", self._recover)
+
+    async def _recover(self, ref: Document) -> list[Event]:
+        doc = await self._announcements.find_one({"_id": ref["id"]})
+        return await self._derive(doc) if doc is not None else []
 
     async def ensure_indexes(self) -> None:
         """Idempotency, the author's list, the recipients' inbox and the outbox relay."""
@@ -129,31 +132,24 @@ class AnnouncementStore:
         await self._announcements.create_index(
             [("recipient_ids", 1), ("sort_key", -1)], name="recipient_inbox"
         )
-        await self.outbox.ensure_indexes()
 
     async def create(self, draft: Draft) -> Receipt:
         """Store a new announcement and publish it; a repeated idempotency key returns the first."""
+        announcement_id = new_id()
+        intent = await self.outbox.intend("announcement", id=announcement_id)
         try:
-            doc = await self.insert_pending(draft)
+            doc = await self.insert(announcement_id, draft)
         except DuplicateKeyError:
+            self.outbox.discard(intent)
             existing = await self.find_receipt(draft.author_id, draft.idempotency_key)
             if existing is None:  # pragma: no cover - the unique index just said it exists
                 raise
             return existing
-        try:
-            await self.outbox.publish_soon(doc)
-        except Exception:
-            # Stored durably and still pending: the relay publishes it.
-            log.warning(
-                "announcement publish deferred to the relay",
-                extra={"announcement_id": doc["_id"]},
-                exc_info=True,
-            )
+        await self.outbox.publish_soon(intent, await self._derive(doc))
         return Receipt(doc["_id"], doc["recipient_count"])
 
-    async def insert_pending(self, draft: Draft) -> dict[str, Any]:
-        """Write the announcement with its pending events in one insert (no publish)."""
-        announcement_id = new_id()
+    async def insert(self, announcement_id: str, draft: Draft) -> dict[str, Any]:
+        """Write the announcement in one insert (no publish)."""
         now = utcnow()
         created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON precision
         doc: dict[str, Any] = {
@@ -171,7 +167,7 @@ class AnnouncementStore:
             "recipient_count": len(draft.recipient_ids),
             "created_at": created_at,
             "sort_key": sort_key(created_at, announcement_id),
-            **pending_update(),
+            **new_revision(),
         }
         await self._announcements.insert_one(doc)
         return doc

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from services.blocking.api import router
 from services.blocking.deps import Deps
 from services.blocking.settings import BlockingSettings
-from services.blocking.store import BlockStore, ClientDirectory, derive_block_events
+from services.blocking.store import BlockStore, ClientDirectory
 from services.blocking.subscribers import register_subscribers
 from shared.events.blocks import BlockChanged
 from shared.kafka import create_broker, declare_published
@@ -29,7 +29,8 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             app, settings, broker, name="blocking", database=settings.blocking_database
         ) as runtime:
             clients, blocks = ClientDirectory(runtime.db), BlockStore(runtime.db)
-            outbox = Outbox(blocks.collection, derive_block_events, runtime.publisher)
+            outbox = Outbox(runtime.db, runtime.publisher)
+            outbox.on("block", blocks.recover_events)
             for indexed in (clients, blocks, outbox):
                 await indexed.ensure_indexes()
             deps = Deps(clients=clients, blocks=blocks, outbox=outbox, publisher=runtime.publisher)

@@ -2,18 +2,19 @@
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from services.blocking.domain import (
     BlockedClient,
     Client,
     ClientNotFound,
+    block_id,
     distinct,
     normalize_query,
     require_all_found,
 )
-from services.blocking.store import BlockStore, ClientDirectory
+from services.blocking.store import BlockStore, ClientDirectory, derive_block_events
 from shared.events.clients import ClientRecordChanged
 from shared.outbox import Outbox
 
@@ -31,8 +32,19 @@ async def record_client(
     await blocks.rename(client)
 
 
-async def _published(doc: Mapping[str, Any], outbox: Outbox) -> None:
-    await outbox.publish_soon(doc)
+async def _change(
+    provider_id: str,
+    client_id: str,
+    change: Awaitable[Mapping[str, Any] | None],
+    outbox: Outbox,
+) -> None:
+    """Record the intent, make the change, publish its event."""
+    intent = await outbox.intend("block", id=block_id(provider_id, client_id))
+    doc = await change
+    if doc is None:
+        outbox.discard(intent)
+        return
+    await outbox.publish_soon(intent, await derive_block_events(doc))
     log.info(
         "block changed",
         extra={
@@ -62,7 +74,7 @@ async def block_clients(
 
     async def block_one(client: Client) -> None:
         async with limit:
-            await _published(await blocks.block(provider_id, client), outbox)
+            await _change(provider_id, client.client_id, blocks.block(provider_id, client), outbox)
 
     await asyncio.gather(*(block_one(c) for c in to_block))
     return [c.client_id for c in to_block]
@@ -85,9 +97,7 @@ async def unblock_client(
         return False
     if not current.blocked:
         return False
-    doc = await blocks.unblock(provider_id, client_id)
-    if doc is not None:
-        await _published(doc, outbox)
+    await _change(provider_id, client_id, blocks.unblock(provider_id, client_id), outbox)
     return True
 
 

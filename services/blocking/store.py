@@ -1,5 +1,6 @@
 """The blocking service's MongoDB access: the client projection and the block documents."""
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -12,7 +13,8 @@ from shared.events.base import Event
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.ids import stable_uuid
-from shared.outbox import pending_update
+from shared.mongo import find_by_id
+from shared.outbox import new_revision
 
 
 def _client(doc: Mapping[str, Any]) -> Client:
@@ -70,8 +72,10 @@ class ClientDirectory:
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]:
         """Those of the ids that are clients of the practice (others do not exist for it)."""
-        cursor = self._clients.find({"_id": {"$in": client_ids}, "practice_id": practice_id})
-        return [_client(doc) async for doc in cursor]
+        docs = await asyncio.gather(
+            *(find_by_id(self._clients, c, practice_id=practice_id) for c in client_ids)
+        )
+        return [_client(doc) for doc in docs if doc is not None]
 
     async def get(self, practice_id: str, client_id: str) -> Client | None:
         """A client of the given practice, or None."""
@@ -120,9 +124,18 @@ class BlockStore:
 
     async def blocked_among(self, provider_id: str, client_ids: list[str]) -> set[str]:
         """Which of the clients the provider has blocked now."""
-        ids = [block_id(provider_id, c) for c in client_ids]
-        cursor = self._blocks.find({"_id": {"$in": ids}, "blocked": True}, {"client_id": 1})
-        return {doc["client_id"] async for doc in cursor}
+        found = await asyncio.gather(*(self.get(provider_id, c) for c in client_ids))
+        return {block.client_id for block in found if block is not None and block.blocked}
+
+    async def by_id(self, _id: str) -> Mapping[str, Any] | None:
+        """A pair's stored document, for the outbox's recovery."""
+        doc: Mapping[str, Any] | None = await find_by_id(self._blocks, _id)
+        return doc
+
+    async def recover_events(self, ref: Mapping[str, Any]) -> list[Event]:
+        """The event of a pair's current state, for an intent left behind."""
+        doc = await self.by_id(ref["id"])
+        return await derive_block_events(doc) if doc is not None else []
 
     async def block(self, provider_id: str, client: Client) -> Mapping[str, Any]:
         """Mark the pair blocked with a pending event, in one write; the written document."""
@@ -138,7 +151,7 @@ class BlockStore:
                     "blocked_at": now,
                     "updated_at": now,
                     **_names(client),
-                    **pending_update(),
+                    **new_revision(),
                 },
                 "$setOnInsert": {"created_at": now},
             },
@@ -158,7 +171,7 @@ class BlockStore:
                     "blocked_at": None,
                     "unblocked_at": now,
                     "updated_at": now,
-                    **pending_update(),
+                    **new_revision(),
                 }
             },
             return_document=ReturnDocument.AFTER,

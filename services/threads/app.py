@@ -2,7 +2,7 @@
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from services.threads import events
 from services.threads.api import install_error_mapping, routers
-from services.threads.deps import Deps, Outboxes
-from services.threads.handlers.messages import message_effects
+from services.threads.deps import Deps
+from services.threads.handlers.messages import Messaging
+from services.threads.handlers.state import ThreadStates
 from services.threads.settings import ThreadsSettings
 from services.threads.store import (
     AuditLog,
@@ -25,6 +26,7 @@ from services.threads.store import (
 )
 from services.threads.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
+from shared.events.base import Event
 from shared.events.threads import (
     ChartEntry,
     DisplayNameChanged,
@@ -34,7 +36,7 @@ from shared.events.threads import (
     ThreadStateChanged,
 )
 from shared.kafka import EventPublisher, create_broker, declare_published
-from shared.outbox import Outbox
+from shared.outbox import Document, Outbox
 from shared.service import create_service_app, service_runtime
 
 
@@ -43,53 +45,77 @@ def build_deps(
     publisher: EventPublisher,
     cipher: EnvelopeCipher,
     *,
-    grace: timedelta = timedelta(seconds=5),
+    grace: timedelta = timedelta(seconds=10),
 ) -> Deps:
-    """Wire stores and outboxes on one database; the relay leaves documents younger than grace."""
+    """Wire stores, use cases and the outbox on one database."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
     practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
-    view_outbox = Outbox(
-        views.collection,
-        functools.partial(events.view_events, views=views, messages=messages),
-        publisher,
-        grace=grace,
+    clients, blocks, audit = ClientDirectory(db), BlockList(db), AuditLog(db)
+    outbox = Outbox(db, publisher, grace=grace)
+    messaging = Messaging(
+        threads=threads,
+        messages=messages,
+        views=views,
+        practices=practices,
+        blocks=blocks,
+        profiles=profiles,
+        clients=clients,
+        audit=audit,
+        outbox=outbox,
+        cipher=cipher,
     )
-    message_outbox = Outbox(
-        messages.collection,
-        functools.partial(
-            message_effects, views=views, view_outbox=view_outbox, messages=messages, cipher=cipher
-        ),
-        publisher,
-        grace=grace,
+    states = ThreadStates(
+        threads=threads, views=views, messages=messages, audit=audit, outbox=outbox
     )
-    outboxes = Outboxes(
-        practices=Outbox(practices.collection, events.practice_events, publisher, grace=grace),
-        profiles=Outbox(profiles.collection, events.profile_events, publisher, grace=grace),
-        threads=Outbox(threads.collection, events.thread_events, publisher, grace=grace),
-        messages=message_outbox,
-        views=view_outbox,
-    )
+    _register_recovery(outbox, messaging, practices, profiles, threads, views)
     return Deps(
-        clients=ClientDirectory(db),
+        clients=clients,
         practices=practices,
         profiles=profiles,
         threads=threads,
         messages=messages,
         views=views,
-        blocks=BlockList(db),
-        audit=AuditLog(db),
+        blocks=blocks,
+        audit=audit,
         cipher=cipher,
         publisher=publisher,
-        outboxes=outboxes,
+        outbox=outbox,
+        messaging=messaging,
+        states=states,
     )
+
+
+def _register_recovery(
+    outbox: Outbox,
+    messaging: Messaging,
+    practices: PracticeSettings,
+    profiles: ProviderProfiles,
+    threads: ThreadStore,
+    views: ViewStore,
+) -> None:
+    """How each kind of intent re-derives its events from the current state."""
+
+    def from_doc(
+        load: Callable[[str], Awaitable[Document | None]],
+        derive: Callable[[Document], Awaitable[list[Event]]],
+    ) -> Callable[[Document], Awaitable[list[Event]]]:
+        async def recover(ref: Document) -> list[Event]:
+            doc = await load(ref["id"])
+            return await derive(doc) if doc is not None else []
+
+        return recover
+
+    outbox.on("messages", messaging.recover)
+    outbox.on("practice", from_doc(practices.by_id, events.practice_events))
+    outbox.on("profile", from_doc(profiles.by_id, events.profile_events))
+    outbox.on("thread", from_doc(threads.document, events.thread_events))
+    outbox.on("view", from_doc(views.by_id, functools.partial(events.view_events, views=views)))
 
 
 async def ensure_indexes(deps: Deps) -> None:
     """Every index the service relies on, including the unique ones guarding races."""
     for store in (deps.clients, deps.threads, deps.messages, deps.views, deps.blocks, deps.audit):
         await store.ensure_indexes()
-    for outbox in deps.outboxes.all():
-        await outbox.ensure_indexes()
 
 
 def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
@@ -118,8 +144,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
-            for outbox in deps.outboxes.all():
-                runtime.spawn(outbox.run())
+            runtime.spawn(deps.outbox.run())
             yield
 
     app = create_service_app(title="Threads", lifespan=lifespan, routers=routers, broker=broker)

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.threads.handlers.messages import Messaging
+from services.threads.handlers.state import ThreadStates
 from services.threads.store import (
     AuditLog,
     BlockList,
@@ -21,23 +23,8 @@ from shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
-class Outboxes:
-    """One outbox per collection whose changes publish events."""
-
-    practices: Outbox
-    profiles: Outbox
-    threads: Outbox
-    messages: Outbox
-    views: Outbox
-
-    def all(self) -> list[Outbox]:
-        """Every outbox, for index creation and the relay."""
-        return [self.practices, self.profiles, self.threads, self.messages, self.views]
-
-
-@dataclass(frozen=True)
 class Deps:
-    """Everything handlers need, built in app.py."""
+    """Everything routes and subscribers need, built in app.py."""
 
     clients: ClientDirectory
     practices: PracticeSettings
@@ -49,7 +36,9 @@ class Deps:
     audit: AuditLog
     cipher: EnvelopeCipher
     publisher: EventPublisher
-    outboxes: Outboxes
+    outbox: Outbox
+    messaging: Messaging
+    states: ThreadStates
 
 
 def _deps(request: Request) -> Deps:

@@ -135,6 +135,29 @@ class View:
     read_seq: int
     unread: bool
     archived: bool
+    last_incoming_seq: int = 0
+    own_after_read: int = 0
+
+    @property
+    def unread_count(self) -> int:
+        """Messages from the other party after the read position, derived from seqs.
+
+        Every message after `read_seq` is the other party's except the participant's own
+        `own_after_read` ones: sending reads the thread, so own messages can only follow
+        the read position after a "mark unread".
+        """
+        if not self.unread:
+            return 0
+        return max(self.last_seq - self.read_seq - self.own_after_read, 1)
+
+    def marked_unread(self, last_seq: int) -> dict[str, int | bool]:
+        """The fields that make the latest message from the other party unread again."""
+        incoming = min(self.last_incoming_seq, last_seq)
+        return {
+            "unread": True,
+            "read_seq": max(incoming - 1, 0),
+            "own_after_read": last_seq - incoming if incoming else 0,
+        }
 
 
 def check_body(body: str) -> str:

@@ -1,9 +1,9 @@
 """Events derived from stored documents, for the outboxes (ids stable per revision)."""
 
-import asyncio
 from typing import Any
 
-from services.threads.store import MessageStore, ViewStore
+from services.threads.store import ViewStore
+from services.threads.store.views import to_view
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.events.threads import (
@@ -66,7 +66,7 @@ def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
         "practice_id": doc["practice_id"],
         "provider_id": doc["provider_id"],
         "client_id": doc["client_id"],
-        "message_id": doc["_id"],
+        "message_id": doc["message_id"],
         "seq": doc["seq"],
         "sender_role": doc["sender_role"],
         "sender_id": doc["sender_id"],
@@ -74,47 +74,37 @@ def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
     }
     return [
         MessageSent(
-            event_id=stable_uuid(doc["_id"], "sent"),
+            event_id=stable_uuid(doc["message_id"], "sent"),
             occurred_at=doc["created_at"],
             recipient_role=doc["recipient_role"],
             recipient_id=doc["recipient_id"],
             **common,
         ),
         ChartEntry(
-            event_id=stable_uuid(doc["_id"], "chart"),
+            event_id=stable_uuid(doc["message_id"], "chart"),
             occurred_at=doc["created_at"],
             sender_display_name=doc["sender_display_name"],
-            body=cipher.open(doc["body_sealed"], aad=doc["_id"]),
+            body=cipher.open(doc["body_sealed"], aad=doc["message_id"]),
             **common,
         ),
     ]
 
 
-async def _unread_count(doc: Document, messages: MessageStore) -> int:
-    if not doc.get("unread"):
-        return 0
-    return await messages.count_from_others_after(
-        doc["thread_id"], doc["participant_id"], doc.get("read_seq", 0)
-    )
-
-
-async def view_events(doc: Document, *, views: ViewStore, messages: MessageStore) -> list[Event]:
+async def view_events(doc: Document, *, views: ViewStore) -> list[Event]:
     """One participant's thread state, with their red-dot count computed now."""
-    unread_count, unread_threads = await asyncio.gather(
-        _unread_count(doc, messages), views.count_unread(doc["participant_id"])
-    )
+    view = to_view(dict(doc))
     return [
         ThreadStateChanged(
-            event_id=stable_uuid(doc["_id"], doc["rev"], "state"),
-            occurred_at=doc["changed_at"],
+            event_id=stable_uuid(doc["_id"], doc.get("rev", "created"), "state"),
+            occurred_at=doc.get("changed_at", doc["created_at"]),
             thread_id=doc["thread_id"],
             practice_id=doc["practice_id"],
             participant_id=doc["participant_id"],
             participant_role=doc["role"],
-            unread=bool(doc.get("unread")),
-            unread_count=unread_count,
-            archived=bool(doc.get("archived")),
-            read_seq=doc.get("read_seq", 0),
-            unread_threads=unread_threads,
+            unread=view.unread,
+            unread_count=view.unread_count,
+            archived=view.archived,
+            read_seq=view.read_seq,
+            unread_threads=await views.count_unread(doc["participant_id"], doc["practice_id"]),
         )
     ]

@@ -7,9 +7,9 @@ import pytest
 from services.announcements.domain import Draft
 from services.announcements.store import make_derive
 from shared import topics
-from tests.announcements.conftest import Service, raw_announcement
+from tests.announcements.conftest import Service
 from tests.announcements.factories import new_practice, send
-from tests.support import TopicTail, body, eventually, header, unique
+from tests.support import TopicTail, body, header, unique
 
 PER_PART = 10
 
@@ -54,16 +54,19 @@ async def test_parts_carry_every_recipient_and_no_text(service: Service) -> None
     assert all("body" not in p and "subject" not in p for p in parts.values())
 
 
-async def test_published_announcement_is_no_longer_pending(service: Service) -> None:
+async def test_a_published_announcement_leaves_no_intent(service: Service) -> None:
     practice = await new_practice(service, active=1)
 
     created = await send(service.http, practice, {"all_clients": True})
 
-    doc = await raw_announcement(service, created["announcement_id"])
-    assert doc is not None and doc["pending"] is False
+    outbox = service.deps.announcements.outbox
+    await outbox.flush()
+    assert await outbox.pending(id=created["announcement_id"]) == []
 
 
-async def test_relay_publishes_an_announcement_left_pending(service: Service) -> None:
+async def test_an_announcement_stored_before_a_crash_is_published_by_the_next_start(
+    service: Service,
+) -> None:
     practice = await new_practice(service, active=3)
     draft = Draft(
         practice_id=practice.practice_id,
@@ -73,15 +76,13 @@ async def test_relay_publishes_an_announcement_left_pending(service: Service) ->
         subject=None,
         recipient_ids=tuple(practice.clients),
     )
+    store, announcement_id = service.deps.announcements, unique("a-")
     async with TopicTail(topics.MESSAGING_ANNOUNCEMENTS) as tail:
-        doc = await service.deps.announcements.insert_pending(draft)
+        await store.outbox.intend("announcement", id=announcement_id)
+        doc = await store.insert(announcement_id, draft)
+        assert await store.outbox.sweep(at_start=True) >= 1
         records = await tail.wait_for(lambda r: r.key.decode() == doc["_id"])
 
     assert body(records[0])["recipient_ids"] == practice.clients
     assert header(records[0], "ce_id") == str((await make_derive(PER_PART)(doc))[0].event_id)
-
-    async def published() -> bool:
-        stored = await raw_announcement(service, doc["_id"])
-        return stored is not None and stored["pending"] is False
-
-    assert await eventually(published)
+    assert await store.outbox.pending(id=announcement_id) == []

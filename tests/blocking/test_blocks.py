@@ -1,12 +1,10 @@
 """Providers block and unblock their practice's clients; each change is a BlockChanged event."""
 
-from datetime import timedelta
 from typing import Any
 
-from services.blocking.store import derive_block_events
+from services.blocking.domain import block_id
 from shared import topics
 from shared.ids import stable_uuid
-from shared.outbox import Outbox
 from tests.blocking.conftest import Blocking, add_clients
 from tests.support import TopicTail, auth, body, client_record, header, unique
 
@@ -183,20 +181,22 @@ async def test_another_providers_blocks_are_not_visible(blocking: Blocking) -> N
     assert len((await listed(blocking, theirs))["items"]) == 1
 
 
-async def test_relay_publishes_a_block_left_pending(blocking: Blocking) -> None:
+async def test_a_block_stored_before_a_crash_is_published_by_the_next_start(
+    blocking: Blocking,
+) -> None:
     practice = unique("pr-")
     (client_id,) = await add_clients(blocking, client_record(practice))
     provider_id = unique("p-")
     deps = blocking.deps
     (client,) = await deps.clients.get_many(practice, [client_id])
-    relay = Outbox(deps.blocks.collection, derive_block_events, deps.publisher, grace=timedelta(0))
 
     async with TopicTail(topics.MESSAGING_BLOCKS) as tail:
-        doc = await deps.blocks.block(provider_id, client)  # stored, never published
-        await relay.relay_once()
+        # The intent and the change are stored, then the process "died" before publishing.
+        await deps.outbox.intend("block", id=block_id(provider_id, client_id))
+        doc = await deps.blocks.block(provider_id, client)
+        assert await deps.outbox.sweep(at_start=True) >= 1
         (record,) = await tail.wait_for(for_pair(provider_id, client_id))
 
     assert body(record)["blocked"] is True
     assert body(record)["event_id"] == str(stable_uuid(doc["_id"], doc["rev"], "block"))
-    stored = await deps.blocks.collection.find_one({"_id": doc["_id"]})
-    assert stored["pending"] is False
+    assert await deps.outbox.pending(id=doc["_id"]) == []

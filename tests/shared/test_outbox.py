@@ -1,8 +1,8 @@
-"""The outbox relay republishes documents whose events stayed pending."""
+"""The outbox: intents recorded before a change, forgotten after its publish, recovered after a crash."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from shared.events.blocks import BlockChanged
 from shared.ids import stable_uuid
 from shared.kafka import EventPublisher, create_broker
 from shared.mongo import create_mongo_client
-from shared.outbox import Outbox, pending_update
+from shared.outbox import Outbox, new_revision
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import MESSAGING_BLOCKS
 from tests.support import TopicTail, body, infra_env, unique
@@ -29,7 +29,16 @@ async def broker() -> AsyncIterator[KafkaBroker]:
         yield b
 
 
-async def derive(doc: Mapping[str, Any]) -> list[Event]:
+@pytest.fixture
+async def db() -> AsyncIterator[Any]:
+    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
+    name = unique("test_outbox_")
+    yield mongo[name]
+    await mongo.drop_database(name)
+    await mongo.close()
+
+
+def derive(doc: Mapping[str, Any]) -> list[Event]:
     return [
         BlockChanged(
             event_id=stable_uuid(doc["_id"], doc["rev"], "block"),
@@ -41,78 +50,102 @@ async def derive(doc: Mapping[str, Any]) -> list[Event]:
     ]
 
 
-async def test_pending_document_is_published_by_the_relay_and_marked_published(
-    broker: KafkaBroker,
+def outbox_on(db: Any, publisher: Any, **options: Any) -> Outbox:
+    """An outbox whose `block` intents re-derive from the current block document."""
+    outbox = Outbox(db, publisher, **options)
+
+    async def recover(ref: Mapping[str, Any]) -> list[Event]:
+        doc = await db["blocks"].find_one({"_id": ref["id"]})
+        return derive(doc) if doc else []
+
+    outbox.on("block", recover)
+    return outbox
+
+
+async def set_block(db: Any, pair: str, blocked: bool) -> dict[str, Any]:
+    provider, client = pair.split(":")
+    fields = {"provider_id": provider, "client_id": client, "blocked": blocked, **new_revision()}
+    await db["blocks"].update_one({"_id": pair}, {"$set": fields}, upsert=True)
+    return {"_id": pair, **fields}
+
+
+async def test_a_published_change_leaves_no_intent(broker: KafkaBroker, db: Any) -> None:
+    outbox = outbox_on(db, EventPublisher(broker, "/tests"))
+    pair = f"{unique('p-')}:c1"
+
+    intent = await outbox.intend("block", id=pair)
+    doc = await set_block(db, pair, True)
+    assert await outbox.publish_soon(intent, derive(doc)) is True
+    await outbox.flush()
+
+    assert await outbox.pending() == []
+
+
+async def test_an_intent_left_by_a_crash_is_published_by_the_next_process(
+    broker: KafkaBroker, db: Any
 ) -> None:
-    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
-    collection = mongo[unique("test_outbox_")]["blocks"]
-    outbox = Outbox(collection, derive, EventPublisher(broker, "/tests"), grace=timedelta(0))
-    provider = unique("p-")
-    # As if the process died right after the write, before publishing.
-    await collection.insert_one(
-        {
-            "_id": f"{provider}:c1",
-            "provider_id": provider,
-            "client_id": "c1",
-            "blocked": True,
-            **pending_update(),
-        }
-    )
+    crashed = outbox_on(db, EventPublisher(broker, "/tests"))
+    pair = f"{unique('p-')}:c1"
+    await crashed.intend("block", id=pair)
+    await set_block(db, pair, True)  # then the process died before publishing
+
+    restarted = outbox_on(db, EventPublisher(broker, "/tests"))
     async with TopicTail(MESSAGING_BLOCKS) as tail:
-        assert await outbox.relay_once() == 1
-        [record] = await tail.wait_for(lambda r: r.key == f"{provider}:c1".encode())
+        assert await restarted.sweep(at_start=True) == 1
+        [record] = await tail.wait_for(lambda r: r.key == pair.encode())
 
     assert body(record)["blocked"] is True
-    assert (await collection.find_one({"_id": f"{provider}:c1"}))["pending"] is False
-    assert await outbox.relay_once() == 0
-    await mongo.close()
+    assert await restarted.pending() == []
 
 
-async def test_a_newer_revision_stays_pending_after_an_older_one_is_published(
-    broker: KafkaBroker,
+async def test_recovery_publishes_the_current_revision_never_a_stale_one(
+    broker: KafkaBroker, db: Any
 ) -> None:
-    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
-    collection = mongo[unique("test_outbox_")]["blocks"]
-    outbox = Outbox(collection, derive, EventPublisher(broker, "/tests"), grace=timedelta(0))
-    doc = {"_id": "p:c", "provider_id": "p", "client_id": "c", "blocked": True, **pending_update()}
-    await collection.insert_one(doc)
-    await collection.update_one({"_id": "p:c"}, {"$set": {"blocked": False, **pending_update()}})
+    crashed = outbox_on(db, EventPublisher(broker, "/tests"))
+    pair = f"{unique('p-')}:c1"
+    await crashed.intend("block", id=pair)
+    await set_block(db, pair, True)
+    await crashed.intend("block", id=pair)
+    latest = await set_block(db, pair, False)  # both changes died before publishing
 
-    await outbox.publish(doc)  # the stale revision finishes publishing late
-
-    assert (await collection.find_one({"_id": "p:c"}))["pending"] is True
-    await mongo.close()
-
-
-class UnreachableBroker:
-    """A publisher whose broker never answers, as during a broker outage."""
-
-    async def publish_all(self, events: list[Event]) -> None:
-        await asyncio.Event().wait()
-
-
-async def test_write_is_not_held_up_by_an_unreachable_broker_and_the_relay_publishes_later(
-    broker: KafkaBroker,
-) -> None:
-    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
-    collection = mongo[unique("test_outbox_")]["blocks"]
-    provider = unique("p-")
-    doc = {
-        "_id": f"{provider}:c1",
-        "provider_id": provider,
-        "client_id": "c1",
-        "blocked": True,
-        **pending_update(),
-    }
-    await collection.insert_one(doc)
-    during_outage = Outbox(collection, derive, UnreachableBroker(), inline_timeout=0.2)  # type: ignore[arg-type]
-
-    published_now = await during_outage.publish_soon(doc)
-
-    assert published_now is False
-    assert (await collection.find_one({"_id": doc["_id"]}))["pending"] is True
-    recovered = Outbox(collection, derive, EventPublisher(broker, "/tests"), grace=timedelta(0))
+    restarted = outbox_on(db, EventPublisher(broker, "/tests"))
     async with TopicTail(MESSAGING_BLOCKS) as tail:
-        assert await recovered.relay_once() == 1
-        await tail.wait_for(lambda r: r.key == doc["_id"].encode())
-    await mongo.close()
+        assert await restarted.sweep(at_start=True) == 2
+        records = await tail.wait_for(lambda r: r.key == pair.encode(), count=2)
+
+    assert {body(r)["blocked"] for r in records} == {False}
+    assert {body(r)["event_id"] for r in records} == {str(derive(latest)[0].event_id)}
+
+
+async def test_a_discarded_intent_publishes_nothing(broker: KafkaBroker, db: Any) -> None:
+    outbox = outbox_on(db, EventPublisher(broker, "/tests"))
+    pair = f"{unique('p-')}:c1"
+
+    outbox.discard(await outbox.intend("block", id=pair))
+    await outbox.flush()
+
+    async with TopicTail(MESSAGING_BLOCKS) as tail:
+        assert await outbox.sweep(at_start=True) == 0
+        records = await tail.settle(0.5)
+    assert [r for r in records if r.key == pair.encode()] == []
+
+
+async def test_a_publish_that_times_out_is_retried_in_the_background(
+    broker: KafkaBroker, db: Any
+) -> None:
+    # No time at all for the inline attempt, as when the broker is slow to answer.
+    outbox = outbox_on(db, EventPublisher(broker, "/tests"), inline_timeout=0)
+    pair = f"{unique('p-')}:c1"
+    background = asyncio.create_task(outbox.run())
+    try:
+        async with TopicTail(MESSAGING_BLOCKS) as tail:
+            intent = await outbox.intend("block", id=pair)
+            doc = await set_block(db, pair, True)
+            assert await outbox.publish_soon(intent, derive(doc)) is False
+            [record] = await tail.wait_for(lambda r: r.key == pair.encode())
+    finally:
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
+
+    assert body(record)["blocked"] is True

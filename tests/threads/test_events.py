@@ -1,7 +1,5 @@
 """What a stored message publishes, and the relay that publishes what a crash left pending."""
 
-from datetime import timedelta
-
 import httpx
 
 from services.threads.app import build_deps
@@ -41,43 +39,48 @@ async def test_a_message_is_published_without_body_and_charted_with_it(
     assert body(entry)["event_id"] == str(stable_uuid(sent["message_id"], "chart"))
 
 
-async def test_a_retry_publishes_nothing_new(threads: httpx.AsyncClient) -> None:
+async def test_a_retry_publishes_nothing_new(threads: httpx.AsyncClient, deps: Deps) -> None:
     chat = await conversation(threads)
     cmid = unique("m-")
     async with TopicTail(topics.MESSAGING_MESSAGES) as messages:
         await send(threads, chat.thread_id, chat.provider, "once", cmid=cmid)
         await messages.wait_for(lambda r: r.key.decode() == chat.thread_id)
         await send(threads, chat.thread_id, chat.provider, "once", cmid=cmid)
-        records = await messages.settle(0.5)
+        await deps.outbox.flush()
+        # Nothing is left for a recovery to publish, and nothing new went out.
+        left = await deps.outbox.pending(thread_id=chat.thread_id)
+        records = await messages.settle(1.0)
 
+    assert left == []
     assert len([r for r in records if r.key.decode() == chat.thread_id]) == 1
 
 
-async def test_the_relay_publishes_a_message_stored_before_a_crash(
+async def test_a_message_stored_before_a_crash_is_published_by_the_next_process(
     threads: httpx.AsyncClient, deps: Deps
 ) -> None:
     chat = await conversation(threads)
-    relay = build_deps(
-        deps.messages.collection.database, deps.publisher, deps.cipher, grace=timedelta(0)
-    )
-    thread = await relay.threads.get(chat.thread_id)
+    crashed = build_deps(deps.messages.collection.database, deps.publisher, deps.cipher)
+    thread = await crashed.threads.get(chat.thread_id)
     assert thread is not None
     client = Participant(chat.client_id, "client", chat.practice.practice_id)
+    # The intent and the message are stored, then the process "died" before publishing.
+    await crashed.outbox.intend("messages", thread_id=chat.thread_id, after_seq=0)
+    message, doc = await crashed.messages.append(
+        thread, client, "Ada", "crash", unique(), known_seq=0
+    )
+    assert doc is not None
+    restarted = build_deps(deps.messages.collection.database, deps.publisher, deps.cipher)
     async with (
         TopicTail(topics.MESSAGING_MESSAGES) as messages,
         TopicTail(topics.MESSAGING_CHART) as chart,
     ):
-        # Stored, then the process "died" before publishing.
-        message, doc = await relay.messages.append(thread, client, "Ada", "crash", unique())
-        assert doc is not None and doc["pending"] is True
-        published = await relay.outboxes.messages.relay_once()
+        recovered = await restarted.outbox.sweep(at_start=True)
         [sent] = await messages.wait_for(lambda r: body(r)["message_id"] == message.message_id)
         await chart.wait_for(lambda r: body(r)["message_id"] == message.message_id)
 
-    assert published >= 1
+    assert recovered >= 1
     assert body(sent)["seq"] == 1
-    stored = await deps.messages.collection.find_one({"_id": message.message_id})
-    assert stored is not None and stored["pending"] is False
+    assert await restarted.outbox.pending(thread_id=chat.thread_id) == []
     provider_view = (
         await threads.get(f"/v1/threads/{chat.thread_id}", headers=chat.provider)
     ).json()

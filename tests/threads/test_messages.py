@@ -80,14 +80,16 @@ async def test_messages_are_listed_newest_first_in_pages(threads: httpx.AsyncCli
 
 async def test_list_limit_is_capped_at_one_hundred(threads: httpx.AsyncClient) -> None:
     chat = await conversation(threads)
-    await send(threads, chat.thread_id, chat.provider)
+    for _ in range(101):
+        await send(threads, chat.thread_id, chat.provider)
 
     r = await threads.get(
         f"/v1/threads/{chat.thread_id}/messages", params={"limit": 500}, headers=chat.client
     )
 
     assert r.status_code == 200
-    assert len(r.json()["items"]) == 1
+    assert [m["seq"] for m in r.json()["items"]] == list(range(101, 1, -1))
+    assert r.json()["next_cursor"] is not None
 
 
 async def test_bad_message_input_is_rejected_and_nothing_is_stored(
@@ -135,7 +137,7 @@ async def test_bodies_are_encrypted_at_rest(threads: httpx.AsyncClient, deps: De
     secret = unique("my-private-words-")
 
     sent = await send(threads, chat.thread_id, chat.client, secret)
-    raw = await deps.messages.collection.find_one({"_id": sent["message_id"]})
+    raw = await deps.messages.collection.find_one({"message_id": sent["message_id"]})
 
     assert raw is not None
     assert secret.encode() not in repr(raw).encode()

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.threads.api.errors import participant
 from services.threads.deps import DepsDep
 from services.threads.domain import MAX_BODY_CHARS, Message
-from services.threads.handlers import messages as handlers
 from shared.auth import CurrentCaller
 from shared.ids import new_id
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -71,19 +70,8 @@ async def send_message(
     thread_id: str, payload: SendIn, caller: CurrentCaller, deps: DepsDep, response: Response
 ) -> MessageOut:
     """Send a message; a retry with the same client_message_id returns the same message."""
-    message, _created = await handlers.send_message(
-        participant(caller),
-        thread_id,
-        payload.body,
-        payload.client_message_id or new_id(),
-        threads=deps.threads,
-        messages=deps.messages,
-        practices=deps.practices,
-        blocks=deps.blocks,
-        profiles=deps.profiles,
-        clients=deps.clients,
-        audit=deps.audit,
-        outbox=deps.outboxes.messages,
+    message, _created = await deps.messaging.send(
+        participant(caller), thread_id, payload.body, payload.client_message_id or new_id()
     )
     response.status_code = 201
     return message_out(message)
@@ -103,14 +91,8 @@ async def list_messages(
     position = decode_cursor(cursor)
     if position and isinstance(position.get("before_seq"), int):
         before_seq = position["before_seq"]
-    found = await handlers.list_messages(
-        thread_id,
-        participant(caller),
-        before_seq=before_seq,
-        limit=limit + 1,
-        threads=deps.threads,
-        messages=deps.messages,
-        audit=deps.audit,
+    found = await deps.messaging.page(
+        participant(caller), thread_id, before_seq=before_seq, limit=limit + 1
     )
     page = found[:limit]
     next_cursor = encode_cursor({"before_seq": page[-1].seq}) if len(found) > limit else None

@@ -53,7 +53,7 @@ async def put_practice_messaging(
         by=caller.id,
         is_admin=caller.practice_admin,
         practices=deps.practices,
-        outbox=deps.outboxes.practices,
+        outbox=deps.outbox,
     )
     return PracticeMessaging(enabled=enabled)
 
@@ -75,6 +75,6 @@ async def put_profile(payload: ProfileIn, caller: CurrentCaller, deps: DepsDep) 
         payload.display_name,
         profiles=deps.profiles,
         views=deps.views,
-        outbox=deps.outboxes.profiles,
+        outbox=deps.outbox,
     )
     return ProfileOut(provider_id=caller.id, display_name=name)

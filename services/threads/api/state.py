@@ -5,7 +5,6 @@ from pydantic import BaseModel
 
 from services.threads.api.errors import participant
 from services.threads.deps import DepsDep
-from services.threads.handlers import state as handlers
 from shared.auth import CurrentCaller
 
 router = APIRouter(prefix="/v1")
@@ -20,43 +19,19 @@ class UnreadOut(BaseModel):
 @router.post("/threads/{thread_id}/read", status_code=204)
 async def mark_read(thread_id: str, caller: CurrentCaller, deps: DepsDep) -> Response:
     """Mark the thread read up to its latest message."""
-    await handlers.mark_read(
-        thread_id,
-        participant(caller),
-        threads=deps.threads,
-        views=deps.views,
-        messages=deps.messages,
-        audit=deps.audit,
-        outbox=deps.outboxes.views,
-    )
+    await deps.states.mark_read(participant(caller), thread_id)
     return Response(status_code=204)
 
 
 @router.post("/threads/{thread_id}/unread", status_code=204)
 async def mark_unread(thread_id: str, caller: CurrentCaller, deps: DepsDep) -> Response:
     """Mark the thread unread to come back to it later."""
-    await handlers.mark_unread(
-        thread_id,
-        participant(caller),
-        threads=deps.threads,
-        views=deps.views,
-        messages=deps.messages,
-        audit=deps.audit,
-        outbox=deps.outboxes.views,
-    )
+    await deps.states.mark_unread(participant(caller), thread_id)
     return Response(status_code=204)
 
 
 async def _archive(thread_id: str, archived: bool, caller: CurrentCaller, deps: DepsDep) -> None:
-    await handlers.set_archived(
-        thread_id,
-        participant(caller),
-        archived,
-        threads=deps.threads,
-        views=deps.views,
-        audit=deps.audit,
-        outbox=deps.outboxes.views,
-    )
+    await deps.states.set_archived(participant(caller), thread_id, archived)
 
 
 @router.post("/threads/{thread_id}/archive", status_code=204)
@@ -76,5 +51,5 @@ async def unarchive(thread_id: str, caller: CurrentCaller, deps: DepsDep) -> Res
 @router.get("/unread")
 async def unread(caller: CurrentCaller, deps: DepsDep) -> UnreadOut:
     """The caller's red dot."""
-    count = await handlers.unread_threads(participant(caller), views=deps.views)
+    count = await deps.states.unread_threads(participant(caller))
     return UnreadOut(unread_threads=count)

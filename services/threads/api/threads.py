@@ -112,14 +112,13 @@ async def open_thread(
         practices=deps.practices,
         blocks=deps.blocks,
         audit=deps.audit,
-        outbox=deps.outboxes.threads,
+        outbox=deps.outbox,
     )
     response.status_code = 201 if created else 200
     state = await handlers.state_of(
         thread,
         who,
         views=deps.views,
-        messages=deps.messages,
         clients=deps.clients,
         profiles=deps.profiles,
     )
@@ -145,7 +144,6 @@ async def list_threads(
         after=after,
         limit=limit + 1,
         views=deps.views,
-        messages=deps.messages,
     )
     page = found[:limit]
     next_cursor = None
@@ -175,7 +173,6 @@ async def get_thread(thread_id: str, caller: CurrentCaller, deps: DepsDep) -> Th
         participant(caller),
         threads=deps.threads,
         views=deps.views,
-        messages=deps.messages,
         clients=deps.clients,
         profiles=deps.profiles,
         audit=deps.audit,

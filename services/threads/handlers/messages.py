@@ -1,6 +1,7 @@
 """Sending and reading messages, and what a stored message causes."""
 
 import asyncio
+from dataclasses import dataclass
 
 from services.threads import events
 from services.threads.domain import (
@@ -8,6 +9,7 @@ from services.threads.domain import (
     MessagingDisabled,
     Participant,
     SenderBlocked,
+    Thread,
     check_body,
     display_name_or_default,
 )
@@ -26,93 +28,134 @@ from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.outbox import Document, Outbox
 
-
-async def _sender_name(
-    who: Participant, *, profiles: ProviderProfiles, clients: ClientDirectory
-) -> str:
-    if who.role == "provider":
-        return display_name_or_default(await profiles.display_name(who.id))
-    client = await clients.get(who.practice_id, who.id)
-    return client.full_name if client else "Client"
+# A recovery republishes at most this many messages of one thread per intent.
+RECOVERY_SPAN = 1000
 
 
-async def send_message(
-    who: Participant,
-    thread_id: str,
-    body: str,
-    client_message_id: str,
-    *,
-    threads: ThreadStore,
-    messages: MessageStore,
-    practices: PracticeSettings,
-    blocks: BlockList,
-    profiles: ProviderProfiles,
-    clients: ClientDirectory,
-    audit: AuditLog,
-    outbox: Outbox,
-) -> tuple[Message, bool]:
-    """Append a message (idempotent per client_message_id); True when newly stored.
-
-    The message document carries its pending events; publishing it also updates
-    both participants' views (see `message_effects`), so a crash loses nothing.
-    """
-    check_body(body)
-    thread, earlier = await asyncio.gather(
-        visible_thread(thread_id, who, threads=threads),
-        messages.by_client_message_id(thread_id, client_message_id),
-    )
-    if earlier is not None:
-        await audit.record(who, "message.send.retry", thread_id)
-        return earlier, False
-    enabled, blocked, name = await asyncio.gather(
-        practices.is_enabled(thread.practice_id),
-        blocks.is_blocked(thread.provider_id, who.id),
-        _sender_name(who, profiles=profiles, clients=clients),
-    )
-    if not enabled:
-        raise MessagingDisabled(thread.practice_id)
-    if who.role == "client" and blocked:
-        raise SenderBlocked(thread.provider_id)
-    message, doc = await messages.append(thread, who, name, body, client_message_id)
-    if doc is not None:
-        await asyncio.gather(outbox.publish_soon(doc), audit.record(who, "message.send", thread_id))
-    else:
-        await audit.record(who, "message.send.retry", thread_id)
-    return message, doc is not None
+def _flipped(before: Document | None, after: Document | None) -> bool:
+    """The message changed what the recipient sees: newly unread, or back from the archive."""
+    if before is None or after is None:
+        return False
+    return bool(after.get("unread")) != bool(before.get("unread")) or bool(
+        after.get("archived")
+    ) != bool(before.get("archived"))
 
 
-async def message_effects(
-    doc: Document,
-    *,
-    views: ViewStore,
-    view_outbox: Outbox,
-    messages: MessageStore,
-    cipher: EnvelopeCipher,
-) -> list[Event]:
-    """Apply a stored message to both views, then derive its events (safe to repeat)."""
-    thread_id, seq, at = doc["thread_id"], doc["seq"], doc["created_at"]
-    _, changed = await asyncio.gather(
-        views.touch(thread_id, doc["sender_id"], seq, at),
-        views.mark_incoming(thread_id, doc["recipient_id"], seq, at),
-    )
-    if changed is None:  # the recipient already read past it: only move the position
-        await views.touch(thread_id, doc["recipient_id"], seq, at)
-    else:
-        await view_outbox.publish(changed)
-    return events.message_events(doc, cipher=cipher)
+@dataclass(frozen=True)
+class Messaging:
+    """The use cases of messages, bound to their stores by the composition root."""
 
+    threads: ThreadStore
+    messages: MessageStore
+    views: ViewStore
+    practices: PracticeSettings
+    blocks: BlockList
+    profiles: ProviderProfiles
+    clients: ClientDirectory
+    audit: AuditLog
+    outbox: Outbox
+    cipher: EnvelopeCipher
 
-async def list_messages(
-    thread_id: str,
-    who: Participant,
-    *,
-    before_seq: int | None,
-    limit: int,
-    threads: ThreadStore,
-    messages: MessageStore,
-    audit: AuditLog,
-) -> list[Message]:
-    """A page of the thread's messages, newest first (readable even with messaging off)."""
-    await visible_thread(thread_id, who, threads=threads)
-    await audit.record(who, "message.list", thread_id)
-    return await messages.page(thread_id, before_seq=before_seq, limit=limit)
+    async def send(
+        self, who: Participant, thread_id: str, body: str, client_message_id: str
+    ) -> tuple[Message, bool]:
+        """Append a message (idempotent per sender's client_message_id); True when new.
+
+        An intent is recorded before the message is stored, so its events and its effect
+        on both participants' views happen even if the process dies right after the 201.
+        """
+        check_body(body)
+        thread = await visible_thread(thread_id, who, threads=self.threads)
+        known = await self._known_seq(thread_id, who)
+        intent, enabled, blocked, name = await asyncio.gather(
+            self.outbox.intend("messages", thread_id=thread_id, after_seq=known),
+            self.practices.is_enabled(thread.practice_id),
+            self._blocked(thread, who),
+            self._sender_name(who),
+        )
+        try:
+            if not enabled:
+                raise MessagingDisabled(thread.practice_id)
+            if blocked:
+                raise SenderBlocked(thread.provider_id)
+            message, doc = await self.messages.append(
+                thread, who, name, body, client_message_id, known_seq=known
+            )
+        except BaseException:
+            self.outbox.discard(intent)
+            raise
+        if doc is None:
+            self.outbox.discard(intent)
+            await self.audit.record(who, "message.send.retry", thread_id)
+            return message, False
+        effects, _ = await asyncio.gather(
+            self.effects(doc), self.audit.record(who, "message.send", thread_id)
+        )
+        await self.outbox.publish_soon(intent, effects)
+        return message, True
+
+    async def page(
+        self, who: Participant, thread_id: str, *, before_seq: int | None, limit: int
+    ) -> list[Message]:
+        """A page of the thread's messages, newest first (readable even with messaging off)."""
+        await visible_thread(thread_id, who, threads=self.threads)
+        if before_seq is not None:
+            top = before_seq - 1
+        else:
+            top = await self.messages.last_seq(thread_id, await self._known_seq(thread_id, who))
+        found, _ = await asyncio.gather(
+            self.messages.page(thread_id, top=top, limit=limit),
+            self.audit.record(who, "message.list", thread_id),
+        )
+        return found
+
+    async def effects(self, doc: Document) -> list[Event]:
+        """Apply a stored message to both views, then derive its events (safe to repeat)."""
+        thread_id, seq, at = doc["thread_id"], doc["seq"], doc["created_at"]
+        _, (before, after) = await asyncio.gather(
+            self.views.on_sent(thread_id, doc["sender_id"], seq, at),
+            self.views.on_received(thread_id, doc["recipient_id"], seq, at),
+        )
+        found = events.message_events(doc, cipher=self.cipher)
+        if _flipped(before, after):
+            assert after is not None
+            found += await events.view_events(after, views=self.views)
+        return found
+
+    async def recover(self, ref: Document) -> list[Event]:
+        """The events of every message stored since an intent, and both views' state."""
+        thread_id, found = ref["thread_id"], []
+        seq = ref["after_seq"] + 1
+        while seq <= ref["after_seq"] + RECOVERY_SPAN:
+            doc = await self.messages.at(thread_id, seq)
+            if doc is None:
+                break
+            found += await self.effects(doc)
+            seq += 1
+        thread = await self.threads.get(thread_id)
+        if thread is not None:
+            for participant_id in (thread.provider_id, thread.client_id):
+                view = await self.views.by_id(f"{thread_id}:{participant_id}")
+                if view is not None:
+                    found += await events.view_events(view, views=self.views)
+        return found
+
+    async def _known_seq(self, thread_id: str, who: Participant) -> int:
+        """The highest seq this process knows, or the caller's view of it (first use)."""
+        known = self.messages.hints.get(thread_id)
+        if known is None:
+            view = await self.views.get(thread_id, who.id)
+            known = view.last_seq if view else 0
+            self.messages.hints.advance(thread_id, known)
+        return known
+
+    async def _blocked(self, thread: Thread, who: Participant) -> bool:
+        if who.role != "client":
+            return False  # the provider can still write to a client they blocked
+        return await self.blocks.is_blocked(thread.provider_id, who.id)
+
+    async def _sender_name(self, who: Participant) -> str:
+        if who.role == "provider":
+            return display_name_or_default(await self.profiles.display_name(who.id))
+        client = await self.clients.get(who.practice_id, who.id)
+        return client.full_name if client else "Client"

@@ -1,5 +1,6 @@
 """Practice messaging toggle and provider display names."""
 
+from services.threads import events
 from services.threads.domain import (
     MAX_DISPLAY_NAME_CHARS,
     DomainError,
@@ -32,8 +33,9 @@ async def toggle_messaging(
     """A practice admin turns messaging on or off for the whole practice."""
     if not is_admin:
         raise NotPracticeAdmin(practice_id)
+    intent = await outbox.intend("practice", id=practice_id)
     doc = await practices.set_enabled(practice_id, enabled, by)
-    await outbox.publish_soon(doc)
+    await outbox.publish_soon(intent, await events.practice_events(doc))
     return enabled
 
 
@@ -54,7 +56,8 @@ async def rename_provider(
     name = name.strip()
     if not name or len(name) > MAX_DISPLAY_NAME_CHARS:
         raise InvalidDisplayName(who.id)
+    intent = await outbox.intend("profile", id=who.id)
     doc = await profiles.set_display_name(who.practice_id, who.id, name)
     await views.rename_other(who.id, {"other_display_name": name})
-    await outbox.publish_soon(doc)
+    await outbox.publish_soon(intent, await events.profile_events(doc))
     return name

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from services.threads import events
 from services.threads.domain import (
     Client,
     ClientInactive,
@@ -19,12 +21,12 @@ from services.threads.store import (
     AuditLog,
     BlockList,
     ClientDirectory,
-    MessageStore,
     PracticeSettings,
     ProviderProfiles,
     ThreadStore,
     ViewStore,
 )
+from services.threads.store.threads import thread_id_for
 from shared.outbox import Outbox
 
 
@@ -90,10 +92,8 @@ async def open_thread(
         raise ClientNotFound(client_id)
     if not is_provider and await blocks.is_blocked(provider_id, client_id):
         raise SenderBlocked(provider_id)
-    thread, doc = await _existing_or_new(who, client, provider_id, threads, practices)
+    thread, doc = await _existing_or_new(who, client, provider_id, threads, practices, outbox)
     await ensure_views(thread, client, views=views, profiles=profiles)
-    if doc is not None:
-        await outbox.publish_soon(doc)
     await audit.record(who, "thread.create" if doc else "thread.open", thread.thread_id)
     return thread, doc is not None
 
@@ -104,7 +104,8 @@ async def _existing_or_new(
     provider_id: str,
     threads: ThreadStore,
     practices: PracticeSettings,
-) -> tuple[Thread, dict[str, object] | None]:
+    outbox: Outbox,
+) -> tuple[Thread, dict[str, Any] | None]:
     existing = await threads.find_pair(provider_id, client.client_id)
     if existing is not None:
         if not existing.visible_to(who):
@@ -114,9 +115,14 @@ async def _existing_or_new(
         raise ClientInactive(client.client_id)
     if not await practices.is_enabled(who.practice_id):
         raise MessagingDisabled(who.practice_id)
+    intent = await outbox.intend("thread", id=thread_id_for(provider_id, client.client_id))
     thread, doc = await threads.create(who.practice_id, provider_id, client.client_id, who.id)
-    if doc is None and not thread.visible_to(who):
-        raise ThreadNotFound(thread.thread_id)
+    if doc is None:
+        outbox.discard(intent)
+        if not thread.visible_to(who):
+            raise ThreadNotFound(thread.thread_id)
+    else:
+        await outbox.publish_soon(intent, await events.thread_events(doc))
     return thread, doc
 
 
@@ -125,7 +131,6 @@ async def state_of(
     who: Participant,
     *,
     views: ViewStore,
-    messages: MessageStore,
     clients: ClientDirectory,
     profiles: ProviderProfiles,
 ) -> ThreadState:
@@ -136,15 +141,7 @@ async def state_of(
         await ensure_views(thread, client, views=views, profiles=profiles)
         view = await views.get(thread.thread_id, who.id)
         assert view is not None
-    return ThreadState(view, await _unread_count(view, messages))
-
-
-async def _unread_count(view: View, messages: MessageStore) -> int:
-    if not view.unread:
-        return 0
-    return await messages.count_from_others_after(
-        view.thread_id, view.participant_id, view.read_seq
-    )
+    return ThreadState(view, view.unread_count)
 
 
 async def get_thread(
@@ -153,7 +150,6 @@ async def get_thread(
     *,
     threads: ThreadStore,
     views: ViewStore,
-    messages: MessageStore,
     clients: ClientDirectory,
     profiles: ProviderProfiles,
     audit: AuditLog,
@@ -161,9 +157,7 @@ async def get_thread(
     """One of the caller's threads."""
     thread = await visible_thread(thread_id, who, threads=threads)
     await audit.record(who, "thread.view", thread_id)
-    return await state_of(
-        thread, who, views=views, messages=messages, clients=clients, profiles=profiles
-    )
+    return await state_of(thread, who, views=views, clients=clients, profiles=profiles)
 
 
 async def list_threads(
@@ -174,10 +168,9 @@ async def list_threads(
     after: tuple[datetime, str] | None,
     limit: int,
     views: ViewStore,
-    messages: MessageStore,
 ) -> list[ThreadState]:
     """The caller's inbox or archive, newest activity first."""
     page = await views.page(
         who.id, who.practice_id, archived=archived, query=query, after=after, limit=limit
     )
-    return [ThreadState(v, await _unread_count(v, messages)) for v in page]
+    return [ThreadState(v, v.unread_count) for v in page]

@@ -1,12 +1,17 @@
-"""Messages: insert-only documents, seq and idempotency guarded by unique indexes.
+"""Messages: insert-only documents whose `_id` is their (thread, seq) slot.
 
-A message's id derives from (thread, client_message_id), so a retry finds its message
-by `_id` and a second insert of it fails on `_id`. Seqs are gap-free: a sender tries the
-seq after the thread's hint (the highest seq known stored) and moves up by one only when
-that seq is taken, so it always lands on the lowest free seq. Bodies are sealed with
-envelope encryption bound to the message id; plaintext is never written.
+A message's `_id` derives from its thread and seq, so seqs are gap-free and unique by the
+`_id` index itself, and a page of history is read by ids computed from seqs: no query
+ever filters or sorts the collection, whatever its size. A sender claims the slot after
+the highest seq it knows and moves up one slot at a time while slots are taken, so it
+always lands on the lowest free seq. A unique index on (thread, sender, client_message_id)
+makes a retry collide instead of storing a second message; the retry then finds its
+first message among the thread's latest slots. Bodies are sealed with envelope
+encryption bound to the message id; plaintext is never written.
 """
 
+import asyncio
+from collections import OrderedDict
 from typing import Any
 
 from services.threads.domain import Message, Participant, SequenceContention, Thread
@@ -14,16 +19,43 @@ from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
 from shared.ids import stable_uuid
 from shared.mongo import DuplicateKeyError, find_by_id
-from shared.outbox import pending_update
 
 MAX_SEQ_ATTEMPTS = 200
-# After this many taken seqs in a row the hint is far behind: re-read the real highest.
-RESYNC_EVERY = 20
+# A retry arrives soon after its first attempt: look for it among this many latest slots.
+RETRY_LOOKBACK = 200
+PROBE_BATCH = 20
+HINTS_KEPT = 100_000
 
 
-def message_id_for(thread_id: str, client_message_id: str) -> str:
-    """The one message id a client_message_id can produce in a thread."""
-    return str(stable_uuid("message", thread_id, client_message_id))
+def slot_id(thread_id: str, seq: int) -> str:
+    """The `_id` of a thread's message at one seq (zero-padded: ids sort as seqs do)."""
+    return f"{thread_id}:{seq:010d}"
+
+
+def message_id_for(thread_id: str, sender_id: str, client_message_id: str) -> str:
+    """The one public message id a sender's client_message_id can produce in a thread."""
+    return str(stable_uuid("message", thread_id, sender_id, client_message_id))
+
+
+class SeqHints:
+    """The highest seq this process knows stored, per thread (a hint: never above the truth)."""
+
+    def __init__(self, size: int = HINTS_KEPT) -> None:
+        self._hints: OrderedDict[str, int] = OrderedDict()
+        self._size = size
+
+    def get(self, thread_id: str) -> int | None:
+        """The known highest seq, if any."""
+        return self._hints.get(thread_id)
+
+    def advance(self, thread_id: str, seq: int) -> None:
+        """Remember a stored seq (never moves back)."""
+        if seq > self._hints.get(thread_id, 0):
+            self._hints[thread_id] = seq
+        if thread_id in self._hints:
+            self._hints.move_to_end(thread_id)
+        while len(self._hints) > self._size:
+            self._hints.popitem(last=False)
 
 
 class MessageStore:
@@ -31,68 +63,42 @@ class MessageStore:
 
     def __init__(self, db: Any, cipher: EnvelopeCipher) -> None:
         self.collection = db["messages"]
-        self._seq_hints = db["seq_hints"]
         self._cipher = cipher
+        self.hints = SeqHints()
 
     async def ensure_indexes(self) -> None:
-        """Gap-free, duplicate-free seqs and one message per client_message_id."""
+        """One message per sender's client_message_id (seqs are unique by `_id`)."""
         await self.collection.create_index(
-            [("thread_id", 1), ("seq", 1)], unique=True, name="thread_seq"
-        )
-        await self.collection.create_index(
-            [("thread_id", 1), ("client_message_id", 1)], unique=True, name="thread_cmid"
+            [("thread_id", 1), ("sender_id", 1), ("client_message_id", 1)],
+            unique=True,
+            name="sender_cmid",
         )
 
     def to_message(self, doc: dict[str, Any]) -> Message:
         """The domain object of a message document, body decrypted."""
         return Message(
-            message_id=doc["_id"],
+            message_id=doc["message_id"],
             thread_id=doc["thread_id"],
             seq=doc["seq"],
             client_message_id=doc["client_message_id"],
             sender_role=doc["sender_role"],
             sender_id=doc["sender_id"],
             sender_display_name=doc["sender_display_name"],
-            body=self._cipher.open(doc["body_sealed"], aad=doc["_id"]),
+            body=self._cipher.open(doc["body_sealed"], aad=doc["message_id"]),
             created_at=doc["created_at"],
         )
 
-    async def by_client_message_id(self, thread_id: str, client_message_id: str) -> Message | None:
-        """The message a client_message_id already produced, if any."""
-        doc = await find_by_id(
-            self.collection, message_id_for(thread_id, client_message_id), thread_id=thread_id
-        )
-        return self.to_message(doc) if doc else None
+    async def at(self, thread_id: str, seq: int) -> dict[str, Any] | None:
+        """The document of the thread's message at `seq`, if stored."""
+        return await find_by_id(self.collection, slot_id(thread_id, seq))
 
-    async def _seq_hint(self, thread_id: str) -> int:
-        doc = await self._seq_hints.find_one({"_id": thread_id})
-        return int(doc["last_seq"]) if doc else 0
-
-    async def _advance_hint(self, thread_id: str, seq: int) -> None:
-        try:
-            await self._seq_hints.update_one(
-                {"_id": thread_id}, {"$max": {"last_seq": seq}}, upsert=True
-            )
-        except DuplicateKeyError:  # a concurrent first upsert: the document exists now
-            await self._seq_hints.update_one({"_id": thread_id}, {"$max": {"last_seq": seq}})
-
-    async def highest_seq(self, thread_id: str, *, not_from: str | None = None) -> int:
-        """The thread's highest seq (optionally among messages not sent by `not_from`)."""
-        where: dict[str, Any] = {"thread_id": thread_id}
-        if not_from is not None:
-            where["sender_id"] = {"$ne": not_from}
-        cursor = self.collection.find(where, {"seq": 1}).sort("seq", -1).limit(1)
-        async for doc in cursor:
-            return int(doc["seq"])
-        return 0
-
-    async def count_from_others_after(self, thread_id: str, reader_id: str, seq: int) -> int:
-        """Messages the reader did not send with a seq above `seq`."""
-        return int(
-            await self.collection.count_documents(
-                {"thread_id": thread_id, "sender_id": {"$ne": reader_id}, "seq": {"$gt": seq}}
-            )
-        )
+    async def last_seq(self, thread_id: str, known: int = 0) -> int:
+        """The thread's highest seq: up from a seq known stored, slot by slot."""
+        last = max(known, self.hints.get(thread_id) or 0)
+        while await self.at(thread_id, last + 1) is not None:
+            last += 1
+        self.hints.advance(thread_id, last)
+        return last
 
     async def append(
         self,
@@ -101,15 +107,17 @@ class MessageStore:
         sender_display_name: str,
         body: str,
         client_message_id: str,
+        *,
+        known_seq: int,
     ) -> tuple[Message, dict[str, Any] | None]:
-        """Store a message at the next free seq; a repeated client_message_id returns the first.
+        """Store a message at the lowest free seq above `known_seq`.
 
-        Returns the message and its new document (None when it already existed).
+        A repeated client_message_id returns the first message and no document.
         """
         recipient_id, recipient_role = thread.other_party(sender)
-        message_id = message_id_for(thread.thread_id, client_message_id)
+        message_id = message_id_for(thread.thread_id, sender.id, client_message_id)
         doc: dict[str, Any] = {
-            "_id": message_id,
+            "message_id": message_id,
             "thread_id": thread.thread_id,
             "practice_id": thread.practice_id,
             "provider_id": thread.provider_id,
@@ -123,28 +131,51 @@ class MessageStore:
             "body_sealed": self._cipher.seal(body, aad=message_id),
             "created_at": utcnow(),
         }
-        seq = await self._seq_hint(thread.thread_id) + 1
-        for attempt in range(1, MAX_SEQ_ATTEMPTS + 1):
-            doc["seq"] = seq
-            doc.update(pending_update())
+        seq = max(known_seq, self.hints.get(thread.thread_id) or 0) + 1
+        for _ in range(MAX_SEQ_ATTEMPTS):
+            doc.update(_id=slot_id(thread.thread_id, seq), seq=seq)
             try:
                 await self.collection.insert_one(doc)
             except DuplicateKeyError:
-                existing = await find_by_id(self.collection, message_id)
-                if existing is not None:
-                    return self.to_message(existing), None
-                seq += 1  # that seq is taken: the next one up is the lowest possibly free
-                if attempt % RESYNC_EVERY == 0:
-                    seq = max(seq, await self.highest_seq(thread.thread_id) + 1)
+                taken = await self.at(thread.thread_id, seq)
+                if taken is None or taken["message_id"] == message_id:
+                    return await self._earlier(thread.thread_id, message_id, seq, taken), None
+                seq += 1  # that slot is taken: the next one up is the lowest possibly free
                 continue
-            await self._advance_hint(thread.thread_id, seq)
+            self.hints.advance(thread.thread_id, seq)
             return self.to_message(doc), doc
         raise SequenceContention(thread.thread_id)
 
-    async def page(self, thread_id: str, *, before_seq: int | None, limit: int) -> list[Message]:
-        """Messages newest first, below `before_seq` when given."""
-        where: dict[str, Any] = {"thread_id": thread_id}
-        if before_seq is not None:
-            where["seq"] = {"$lt": before_seq}
-        cursor = self.collection.find(where).sort("seq", -1).limit(limit)
-        return [self.to_message(doc) async for doc in cursor]
+    async def _earlier(
+        self, thread_id: str, message_id: str, seq: int, taken: dict[str, Any] | None
+    ) -> Message:
+        """The message a repeated client_message_id stored first."""
+        found = taken or await self.find_sent(thread_id, message_id, below=seq)
+        if found is None:  # pragma: no cover - the unique index just said it exists
+            raise SequenceContention(thread_id)
+        return self.to_message(found)
+
+    async def find_sent(
+        self, thread_id: str, message_id: str, *, below: int
+    ) -> dict[str, Any] | None:
+        """A message by its public id among the thread's latest slots (retries are recent)."""
+        top = await self.last_seq(thread_id, max(below - 1, 0))
+        floor = max(top - RETRY_LOOKBACK, 0)
+        while top > floor:
+            seqs = range(top, max(top - PROBE_BATCH, floor), -1)
+            docs = await asyncio.gather(*(self.at(thread_id, s) for s in seqs))
+            for doc in docs:
+                if doc is not None and doc["message_id"] == message_id:
+                    return doc
+            top -= PROBE_BATCH
+        # Rare: a retry of a message older than the lookback.
+        found: dict[str, Any] | None = await self.collection.find_one(
+            {"thread_id": thread_id, "message_id": message_id}
+        )
+        return found
+
+    async def page(self, thread_id: str, *, top: int, limit: int) -> list[Message]:
+        """Messages newest first from seq `top` down, read by their slot ids."""
+        seqs = range(top, max(top - limit, 0), -1)
+        docs = await asyncio.gather(*(self.at(thread_id, s) for s in seqs))
+        return [self.to_message(doc) for doc in docs if doc is not None]

@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 
 from services.threads.domain import Role, View
 from shared.mongo import DuplicateKeyError
-from shared.outbox import pending_update
+from shared.outbox import new_revision
 
 
 def view_id(thread_id: str, participant_id: str) -> str:
@@ -34,6 +34,8 @@ def to_view(doc: dict[str, Any]) -> View:
         read_seq=doc.get("read_seq", 0),
         unread=doc.get("unread", False),
         archived=doc.get("archived", False),
+        last_incoming_seq=doc.get("last_incoming_seq", 0),
+        own_after_read=doc.get("own_after_read", 0),
     )
 
 
@@ -44,14 +46,13 @@ class ViewStore:
         self.collection = db["views"]
 
     async def ensure_indexes(self) -> None:
-        """One view per participant and thread; listing and red-dot counts."""
-        await self.collection.create_index(
-            [("thread_id", 1), ("participant_id", 1)], unique=True, name="one_per_participant"
-        )
+        """Listing and red-dot counts (one view per participant and thread is the `_id`)."""
         await self.collection.create_index(
             [("participant_id", 1), ("archived", 1), ("activity_at", -1)], name="box"
         )
-        await self.collection.create_index([("participant_id", 1), ("unread", 1)], name="unread")
+        await self.collection.create_index(
+            [("participant_id", 1), ("practice_id", 1), ("unread", 1)], name="unread_in_practice"
+        )
 
     async def ensure(
         self,
@@ -92,59 +93,83 @@ class ViewStore:
 
     async def get(self, thread_id: str, participant_id: str) -> View | None:
         """One participant's view of a thread."""
-        doc = await self.collection.find_one({"_id": view_id(thread_id, participant_id)})
+        doc = await self.by_id(view_id(thread_id, participant_id))
         return to_view(doc) if doc else None
 
-    async def _update(self, where: dict[str, Any], update: dict[str, Any]) -> dict[str, Any] | None:
+    async def _update(self, _id: str, update: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply an update to one view by `_id` alone; the view as it was before."""
         doc: dict[str, Any] | None = await self.collection.find_one_and_update(
-            where, update, return_document=ReturnDocument.AFTER
+            {"_id": _id}, update, return_document=ReturnDocument.BEFORE
         )
         return doc
 
-    async def touch(self, thread_id: str, participant_id: str, seq: int, at: datetime) -> None:
-        """Advance the last message position (never backwards)."""
+    async def on_sent(self, thread_id: str, sender_id: str, seq: int, at: datetime) -> None:
+        """The sender's own message: sending reads everything before it."""
         await self.collection.update_one(
-            {"_id": view_id(thread_id, participant_id)},
-            {"$max": {"last_seq": seq, "last_message_at": at, "activity_at": at}},
+            {"_id": view_id(thread_id, sender_id)},
+            {
+                "$max": {
+                    "last_seq": seq,
+                    "read_seq": seq,
+                    "last_message_at": at,
+                    "activity_at": at,
+                },
+                "$set": {"unread": False, "own_after_read": 0},
+            },
         )
 
-    async def mark_incoming(
-        self, thread_id: str, participant_id: str, seq: int, at: datetime | None = None
-    ) -> dict[str, Any] | None:
-        """A message from the other party: unread and back in the inbox, unless already read.
+    async def on_received(
+        self, thread_id: str, recipient_id: str, seq: int, at: datetime
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A message from the other party: unread and back in the inbox, unless read past.
 
-        Also advances the last message position; None when the view had read past `seq`.
+        Returns the view before and after, or (None, None) when the view is missing.
         """
-        update: dict[str, Any] = {"$set": {"unread": True, "archived": False, **pending_update()}}
-        if at is not None:
-            update["$max"] = {"last_seq": seq, "last_message_at": at, "activity_at": at}
-        return await self._update(
-            {"_id": view_id(thread_id, participant_id), "read_seq": {"$lt": seq}}, update
-        )
+        _id = view_id(thread_id, recipient_id)
+        raised = {
+            "last_seq": seq,
+            "last_incoming_seq": seq,
+            "last_message_at": at,
+            "activity_at": at,
+        }
+        fields = {"unread": True, "archived": False, **new_revision()}
+        before = await self._update(_id, {"$max": raised, "$set": fields})
+        if before is None:
+            return None, None
+        after = {**before, **fields}
+        for key, value in raised.items():
+            current = before.get(key)
+            after[key] = value if current is None or value > current else current
+        if before.get("read_seq", 0) >= seq:  # read past it meanwhile: keep the reader's state
+            kept = {
+                "unread": before.get("unread", False),
+                "archived": before.get("archived", False),
+            }
+            await self.collection.update_one({"_id": _id}, {"$set": kept})
+            after.update(kept)
+        return before, after
 
-    async def set_read(
-        self, thread_id: str, participant_id: str, *, unread: bool, read_seq: int
+    async def set_state(
+        self, thread_id: str, participant_id: str, fields: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Set the read position and flag."""
-        return await self._update(
+        """Set the participant's own state fields (read, unread, archive); the view after."""
+        doc: dict[str, Any] | None = await self.collection.find_one_and_update(
             {"_id": view_id(thread_id, participant_id)},
-            {"$set": {"unread": unread, "read_seq": read_seq, **pending_update()}},
+            {"$set": {**fields, **new_revision()}},
+            return_document=ReturnDocument.AFTER,
         )
+        return doc
 
-    async def set_archived(
-        self, thread_id: str, participant_id: str, archived: bool
-    ) -> dict[str, Any] | None:
-        """Move the thread to the archive or back to the inbox."""
-        return await self._update(
-            {"_id": view_id(thread_id, participant_id)},
-            {"$set": {"archived": archived, **pending_update()}},
-        )
+    async def by_id(self, _id: str) -> dict[str, Any] | None:
+        """A view document by its id."""
+        doc: dict[str, Any] | None = await self.collection.find_one({"_id": _id})
+        return doc
 
-    async def count_unread(self, participant_id: str) -> int:
-        """The red dot: how many of the participant's threads are unread."""
+    async def count_unread(self, participant_id: str, practice_id: str) -> int:
+        """The red dot: how many of the participant's threads (in their practice) are unread."""
         return int(
             await self.collection.count_documents(
-                {"participant_id": participant_id, "unread": True}
+                {"participant_id": participant_id, "practice_id": practice_id, "unread": True}
             )
         )
 
