@@ -5,13 +5,21 @@ import functools
 import json
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
@@ -169,6 +177,39 @@ class DeadLetterMiddleware(BaseMiddleware):
         )
 
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def tls_context(settings: KafkaSettings) -> ssl.SSLContext:
+    """Verifies the brokers' certificates and host names; presents a client certificate if set."""
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_ca_file)
+    if settings.kafka_ssl_cert_file:
+        context.load_cert_chain(settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file)
+    return context
+
+
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """FastStream's security object for the configured protocol (None for PLAINTEXT)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = tls_context(settings) if protocol.endswith("SSL") else None
+    if not protocol.startswith("SASL_"):
+        return BaseSecurity(ssl_context=context)
+    assert settings.kafka_sasl_username and settings.kafka_sasl_password  # settings check it
+    return _SASL[settings.kafka_sasl_mechanism](
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        use_ssl=context is not None,
+    )
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """aiokafka keyword arguments for the configured security (for the admin client)."""
+    return dict(parse_security(broker_security(settings)))
+
+
 def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
     """A broker whose producer is idempotent with acks=all and whose consumers dead-letter."""
     middleware = type(
@@ -186,6 +227,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         # its per-message "Received"/"Processed" lines are DEBUG, below the logger's level.
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
+        security=broker_security(settings),
     )
 
 
@@ -238,6 +280,8 @@ __all__ = [
     "TRANSIENT_ERRORS",
     "DeadLetterMiddleware",
     "EventPublisher",
+    "broker_security",
+    "client_options",
     "consumer_options",
     "consumers_assigned",
     "create_broker",

@@ -16,6 +16,7 @@ def create_mongo_client(settings: MongoSettings) -> AsyncMongoClient:  # type: i
         w="majority",
         serverSelectionTimeoutMS=5000,
         uuidRepresentation="standard",
+        **settings.mongodb_tls_options(),
     )
 
 

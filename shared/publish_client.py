@@ -5,17 +5,18 @@ python -m shared.publish_client --practice pr1 --client c1 --first Ada --last Lo
 
 import argparse
 import asyncio
-import os
 
 from faststream.kafka import KafkaBroker
 
 from shared.events.clients import ClientRecordChanged
-from shared.kafka import EventPublisher
+from shared.kafka import EventPublisher, broker_security
+from shared.settings import KafkaSettings
 
 
 async def publish(record: ClientRecordChanged) -> None:
     """Send one record to practice.clients.v1."""
-    broker = KafkaBroker(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), acks="all")
+    kafka = KafkaSettings()
+    broker = KafkaBroker(kafka.kafka_bootstrap_servers, acks="all", security=broker_security(kafka))
     async with broker:
         await broker.start()
         await EventPublisher(broker, "/dev/practice-system").publish(record)

@@ -17,7 +17,7 @@ from shared import health
 from shared.auth import TokenVerifier
 from shared.body_limit import BodySizeLimit
 from shared.ids import new_id
-from shared.kafka import EventPublisher, consumers_assigned
+from shared.kafka import EventPublisher, client_options, consumers_assigned
 from shared.mongo import create_mongo_client
 from shared.observability import configure_logging, correlation_id
 from shared.problems import install_problem_handlers
@@ -67,7 +67,7 @@ async def service_runtime(
     if settings.kafka_ready_requires_assignment:
         readiness["consumers"] = lambda: consumers_assigned(broker)
     app.state.readiness = readiness
-    await ensure_topics(settings.kafka_bootstrap_servers)
+    await ensure_topics(settings.kafka_bootstrap_servers, security=client_options(settings))
     runtime = Runtime(
         db=mongo[database], broker=broker, publisher=EventPublisher(broker, f"/{name}")
     )

@@ -1,7 +1,7 @@
 """Settings slices, one per concern; each service composes the slices it needs."""
 
 import base64
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,12 +27,52 @@ class KafkaSettings(_Slice):
     # until every consumer owns partitions. Off in production, where an instance may
     # legitimately own none.
     kafka_ready_requires_assignment: bool = False
+    # Transport security. Production uses SASL_SSL (or SSL with a client certificate).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    # CA bundle that signed the brokers' certificates; unset: the system's trust store.
+    kafka_ssl_ca_file: str | None = None
+    # A client certificate and key (PEM) for brokers that authenticate clients by TLS.
+    kafka_ssl_cert_file: str | None = None
+    kafka_ssl_key_file: str | None = None
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> "KafkaSettings":
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"{self.kafka_security_protocol} needs KAFKA_SASL_USERNAME/PASSWORD")
+        if (
+            self.kafka_security_protocol == "SASL_PLAINTEXT"
+            and self.kafka_sasl_mechanism == "PLAIN"
+        ):
+            raise ValueError("SASL PLAIN would send the password in clear: use SASL_SSL")
+        if bool(self.kafka_ssl_cert_file) != bool(self.kafka_ssl_key_file):
+            raise ValueError("set both KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE, or neither")
+        return self
 
 
 class MongoSettings(_Slice):
-    """Where the database server is."""
+    """Where the database server is, and how its TLS certificate is checked."""
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    # TLS may also be switched on in the URL (`?tls=true`); a CA file implies it.
+    mongodb_tls: bool = False
+    mongodb_tls_ca_file: str | None = None
+    # A client certificate and key in one PEM file, for servers that authenticate by TLS.
+    mongodb_tls_certificate_key_file: str | None = None
+
+    def mongodb_tls_options(self) -> dict[str, Any]:
+        """PyMongo's TLS keyword arguments for these settings (none when TLS is off)."""
+        if not (self.mongodb_tls or self.mongodb_tls_ca_file):
+            return {}
+        options: dict[str, Any] = {"tls": True}
+        if self.mongodb_tls_ca_file:
+            options["tlsCAFile"] = self.mongodb_tls_ca_file
+        if self.mongodb_tls_certificate_key_file:
+            options["tlsCertificateKeyFile"] = self.mongodb_tls_certificate_key_file
+        return options
 
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})

@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import logging
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -57,9 +58,17 @@ ALL_TOPICS: tuple[TopicSpec, ...] = TOPICS + tuple(
 )
 
 
-async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
-    """Create any missing topic; existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+async def ensure_topics(
+    bootstrap_servers: str,
+    specs: tuple[TopicSpec, ...] = ALL_TOPICS,
+    *,
+    security: Mapping[str, Any] | None = None,
+) -> None:
+    """Create any missing topic; existing topics are left as they are.
+
+    `security`: aiokafka's TLS/SASL arguments (`shared.kafka.client_options`).
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -79,6 +88,10 @@ async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = A
 
 
 if __name__ == "__main__":
+    from shared.kafka import client_options
+    from shared.settings import KafkaSettings
+
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(ensure_topics(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+    kafka = KafkaSettings()
+    asyncio.run(ensure_topics(kafka.kafka_bootstrap_servers, security=client_options(kafka)))
     print(f"[topics] {len(ALL_TOPICS)} topics present")
