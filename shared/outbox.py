@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from shared.batching import InsertBatcher
 from shared.clock import utcnow
 from shared.events.base import Event
 from shared.ids import new_id
@@ -54,6 +55,7 @@ class Outbox:
         inline_timeout: float = 2.0,
     ) -> None:
         self._intents = db["intents"]
+        self._inserts = InsertBatcher(self._intents)
         self._publisher = publisher
         self._grace = grace
         self._sweep_every = sweep_every
@@ -77,7 +79,7 @@ class Outbox:
         if kind not in self._recoverers:
             raise ValueError(f"no recovery registered for intent kind {kind!r}")
         intent = {"_id": new_id(), "kind": kind, "ref": ref, "at": utcnow()}
-        await self._intents.insert_one(intent)
+        await self._inserts.insert(intent)
         return intent
 
     async def publish(self, intent: Document, events: list[Event]) -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from services.threads.domain import Participant
+from shared.batching import InsertBatcher
 from shared.clock import utcnow
 
 
@@ -11,6 +12,7 @@ class AuditLog:
 
     def __init__(self, db: Any) -> None:
         self._audit = db["audit"]
+        self._inserts = InsertBatcher(self._audit)
 
     async def ensure_indexes(self) -> None:
         """Look-ups by thread and by actor."""
@@ -19,7 +21,7 @@ class AuditLog:
 
     async def record(self, who: Participant, action: str, thread_id: str | None) -> None:
         """Append one access record."""
-        await self._audit.insert_one(
+        await self._inserts.insert(
             {
                 "actor_id": who.id,
                 "actor_role": who.role,
