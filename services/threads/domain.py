@@ -36,7 +36,7 @@ class SenderBlocked(DomainError):
 
 
 class NotPracticeAdmin(DomainError):
-    """Only a practice admin may change practice settings."""
+    """Only a provider who is a practice admin may change practice settings."""
 
 
 class InvalidMessageBody(DomainError):
@@ -167,6 +167,11 @@ def check_body(body: str) -> str:
     if len(body) > MAX_BODY_CHARS:
         raise InvalidMessageBody(f"A message holds at most {MAX_BODY_CHARS} characters.")
     return body
+
+
+def may_change_practice_settings(role: str, practice_admin: bool) -> bool:
+    """Practice settings change only by a provider marked practice admin (never a client)."""
+    return role == "provider" and practice_admin
 
 
 def display_name_or_default(name: str | None) -> str:

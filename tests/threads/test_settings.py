@@ -3,7 +3,7 @@
 import httpx
 
 from shared import topics
-from tests.support import TopicTail, body, unique
+from tests.support import TopicTail, auth, body, unique
 from tests.threads.factory import (
     Practice,
     add_client,
@@ -31,9 +31,28 @@ async def test_only_practice_admins_toggle_messaging(threads: httpx.AsyncClient)
         r = await threads.put("/v1/practice/messaging", json={"enabled": True}, headers=headers)
         assert r.status_code == 403
         assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "forbidden"
 
     state = await threads.get("/v1/practice/messaging", headers=practice.provider())
     assert state.json() == {"enabled": False}
+
+
+async def test_a_client_marked_practice_admin_cannot_toggle_messaging(
+    threads: httpx.AsyncClient,
+) -> None:
+    practice = Practice()
+    await enable_messaging(threads, practice)
+    client_admin = auth(unique("c-"), "client", practice.practice_id, admin=True)
+    admin_role = auth(unique("a-"), "admin", practice.practice_id, admin=True)
+
+    refused = [
+        await threads.put("/v1/practice/messaging", json={"enabled": False}, headers=headers)
+        for headers in (client_admin, admin_role)
+    ]
+    state = await threads.get("/v1/practice/messaging", headers=practice.provider())
+
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(403, "forbidden")] * 2
+    assert state.json() == {"enabled": True}
 
 
 async def test_toggle_is_published_on_the_settings_topic(threads: httpx.AsyncClient) -> None:

@@ -36,9 +36,9 @@ _PROBLEMS: dict[type[domain.DomainError], tuple[int, str, str, str]] = {
     ),
     domain.NotPracticeAdmin: (
         403,
-        "not_practice_admin",
+        "forbidden",
         "Forbidden",
-        "Only a practice admin may change this setting.",
+        "Only a provider who is a practice admin may change this setting.",
     ),
     domain.InvalidMessageBody: (
         422,

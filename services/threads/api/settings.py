@@ -46,12 +46,13 @@ async def get_practice_messaging(caller: CurrentCaller, deps: DepsDep) -> Practi
 async def put_practice_messaging(
     payload: PracticeMessaging, caller: CurrentCaller, deps: DepsDep
 ) -> PracticeMessaging:
-    """Turn messaging on or off for the whole practice (practice admins only)."""
+    """Turn messaging on or off for the whole practice (providers who are practice admins)."""
     enabled = await handlers.toggle_messaging(
         caller.practice_id,
         payload.enabled,
         by=caller.id,
-        is_admin=caller.practice_admin,
+        role=caller.role.value,
+        practice_admin=caller.practice_admin,
         practices=deps.practices,
         outbox=deps.outbox,
     )

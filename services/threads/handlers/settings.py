@@ -7,6 +7,7 @@ from services.threads.domain import (
     NotPracticeAdmin,
     Participant,
     display_name_or_default,
+    may_change_practice_settings,
 )
 from services.threads.store import PracticeSettings, ProviderProfiles, ViewStore
 from shared.outbox import Outbox
@@ -26,12 +27,13 @@ async def toggle_messaging(
     enabled: bool,
     *,
     by: str,
-    is_admin: bool,
+    role: str,
+    practice_admin: bool,
     practices: PracticeSettings,
     outbox: Outbox,
 ) -> bool:
-    """A practice admin turns messaging on or off for the whole practice."""
-    if not is_admin:
+    """A provider who is a practice admin turns messaging on or off for the whole practice."""
+    if not may_change_practice_settings(role, practice_admin):
         raise NotPracticeAdmin(practice_id)
     intent = await outbox.intend("practice", id=practice_id)
     doc = await practices.set_enabled(practice_id, enabled, by)
