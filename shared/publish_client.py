@@ -8,13 +8,14 @@ import asyncio
 
 from faststream.kafka import KafkaBroker
 
+from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
 from shared.kafka import EventPublisher, broker_security
 from shared.settings import KafkaSettings
 
 
-async def publish(record: ClientRecordChanged) -> None:
-    """Send one record to practice.clients.v1."""
+async def publish(record: Event) -> None:
+    """Send one record to its topic (practice.clients.v1, practice.providers.v1)."""
     kafka = KafkaSettings()
     broker = KafkaBroker(kafka.kafka_bootstrap_servers, acks="all", security=broker_security(kafka))
     async with broker:

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 PRACTICE_CLIENTS = "practice.clients.v1"
+PRACTICE_PROVIDERS = "practice.providers.v1"
 MESSAGING_SETTINGS = "messaging.settings.v1"
 MESSAGING_THREADS = "messaging.threads.v1"
 MESSAGING_MESSAGES = "messaging.messages.v1"
@@ -41,6 +42,7 @@ _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(PRACTICE_CLIENTS, config=_COMPACTED),
+    TopicSpec(PRACTICE_PROVIDERS, partitions=3, config=_COMPACTED),
     TopicSpec(MESSAGING_SETTINGS, partitions=3, config=_COMPACTED),
     TopicSpec(MESSAGING_THREADS),
     TopicSpec(MESSAGING_MESSAGES),

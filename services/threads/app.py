@@ -20,6 +20,7 @@ from services.threads.store import (
     ClientDirectory,
     MessageStore,
     PracticeSettings,
+    ProviderDirectory,
     ProviderProfiles,
     ThreadStore,
     ViewStore,
@@ -82,6 +83,7 @@ def build_deps(
         outbox=outbox,
         messaging=messaging,
         states=states,
+        providers=ProviderDirectory(db),
     )
 
 

@@ -13,6 +13,7 @@ from services.threads.store import (
     ClientDirectory,
     MessageStore,
     PracticeSettings,
+    ProviderDirectory,
     ProviderProfiles,
     ThreadStore,
     ViewStore,
@@ -39,6 +40,7 @@ class Deps:
     outbox: Outbox
     messaging: Messaging
     states: ThreadStates
+    providers: ProviderDirectory
 
 
 def _deps(request: Request) -> Deps:

@@ -23,6 +23,10 @@ class ClientNotFound(DomainError):
     """No such client in the caller's practice."""
 
 
+class ProviderNotFound(DomainError):
+    """No active provider of the caller's practice has this id."""
+
+
 class ClientInactive(DomainError):
     """The client is inactive: no new thread may be started with them."""
 

@@ -9,6 +9,7 @@ from services.threads.settings import ThreadsSettings
 from shared import topics
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
+from shared.events.providers import ProviderRecordChanged
 from shared.kafka import consumer_options
 
 
@@ -22,3 +23,9 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
     async def on_block_changed(event: BlockChanged, deps: Deps = Context("deps")) -> None:
         await projections.record_block(event, blocks=deps.blocks)
+
+    @broker.subscriber(topics.PRACTICE_PROVIDERS, **consumer_options(settings, "threads.providers"))
+    async def on_provider_record(
+        event: ProviderRecordChanged, deps: Deps = Context("deps")
+    ) -> None:
+        await projections.record_provider(event, providers=deps.providers)

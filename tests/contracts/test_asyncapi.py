@@ -11,7 +11,7 @@ from tests.support import base_settings, unique
 
 DESIGN = {
     "threads": (
-        {topics.PRACTICE_CLIENTS, topics.MESSAGING_BLOCKS},
+        {topics.PRACTICE_CLIENTS, topics.PRACTICE_PROVIDERS, topics.MESSAGING_BLOCKS},
         {
             topics.MESSAGING_SETTINGS,
             topics.MESSAGING_THREADS,

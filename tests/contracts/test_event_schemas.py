@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import announcements, blocks, clients, notify, threads
+from shared.events import announcements, blocks, clients, notify, providers, threads
 from shared.events.base import Event
 
 SNAPSHOTS = Path(__file__).parent / "schemas"
 
 EVENTS: list[type[Event]] = [
     clients.ClientRecordChanged,
+    providers.ProviderRecordChanged,
     threads.PracticeMessagingToggled,
     threads.DisplayNameChanged,
     threads.ThreadCreated,

@@ -1,4 +1,4 @@
-"""Steps the end-to-end tests share: a practice system adds clients, an admin turns messaging on."""
+"""Steps the end-to-end tests share: practice systems add people, an admin turns messaging on."""
 
 import httpx
 
@@ -34,3 +34,28 @@ async def enable_messaging(threads: httpx.AsyncClient, practice: str, admin: str
         headers=auth(admin, "provider", practice, admin=True),
     )
     assert r.status_code == 200, r.text
+
+
+async def add_provider(practice: str, provider: str, *, status: str = "active") -> None:
+    """Publish a provider record as a practice system would (see `client_opens`)."""
+    record = {"practice_id": practice, "provider_id": provider, "status": status}
+    await publish_json(topics.PRACTICE_PROVIDERS, provider, record)
+
+
+async def client_opens(
+    threads: httpx.AsyncClient, practice: str, provider: str, client: str
+) -> httpx.Response:
+    """The client opens their thread with the provider once threads knows the provider.
+
+    Until the provider's record is projected the answer is a 404 that changes nothing.
+    """
+
+    async def answered() -> httpx.Response | None:
+        r = await threads.post(
+            "/v1/threads",
+            json={"provider_id": provider},
+            headers=auth(client, "client", practice),
+        )
+        return None if r.status_code == 404 and r.json()["code"] == "not_found" else r
+
+    return await eventually(answered)

@@ -6,7 +6,7 @@ import httpx
 
 from shared import topics
 from tests.e2e.conftest import System
-from tests.e2e.steps import add_client, enable_messaging
+from tests.e2e.steps import add_client, add_provider, client_opens, enable_messaging
 from tests.sse import open_stream
 from tests.support import TopicTail, auth, body, eventually, unique
 
@@ -15,6 +15,7 @@ SENTINEL = "SENTINEL-PHI-7f3a"
 
 async def test_provider_and_client_converse_and_the_provider_sees_it_live(system: System) -> None:
     practice, provider = unique("pr-"), unique("p-")
+    await add_provider(practice, provider)
     client = await add_client(system, practice, provider)
     as_provider, as_client = (
         auth(provider, "provider", practice, admin=True),
@@ -27,7 +28,7 @@ async def test_provider_and_client_converse_and_the_provider_sees_it_live(system
         )
         assert r.status_code == 200, r.text
         created = await threads.post("/v1/threads", json={"client_id": client}, headers=as_provider)
-        again = await threads.post("/v1/threads", json={"provider_id": provider}, headers=as_client)
+        again = await client_opens(threads, practice, provider, client)
         assert (created.status_code, again.status_code) == (201, 200)
         thread_id = created.json()["thread_id"]
         assert again.json()["thread_id"] == thread_id

@@ -79,6 +79,41 @@ async def add_client(http: httpx.AsyncClient, practice: Practice, **fields: Any)
     return record
 
 
+async def add_provider(
+    practice: Practice,
+    provider_id: str | None = None,
+    *,
+    status: str = "active",
+    practice_id: str | None = None,
+) -> str:
+    """Publish a provider record as the practice's systems would (see `client_opens`)."""
+    provider_id = provider_id or practice.provider_id
+    record = {
+        "practice_id": practice_id or practice.practice_id,
+        "provider_id": provider_id,
+        "status": status,
+    }
+    await publish_json(topics.PRACTICE_PROVIDERS, provider_id, record)
+    return provider_id
+
+
+async def client_opens(
+    http: httpx.AsyncClient, practice: Practice, client_id: str, provider_id: str | None = None
+) -> httpx.Response:
+    """The client opens their thread with a provider, once threads knows the provider.
+
+    Until the provider's record is projected the answer is a 404 that changes nothing, so
+    the call is repeated until it answers anything else (or `eventually` gives up).
+    """
+    body = {"provider_id": provider_id or practice.provider_id}
+
+    async def answered() -> httpx.Response | None:
+        r = await http.post("/v1/threads", json=body, headers=practice.client(client_id))
+        return None if r.status_code == 404 and r.json()["code"] == "not_found" else r
+
+    return await eventually(answered)
+
+
 async def open_thread(
     http: httpx.AsyncClient, practice: Practice, client_id: str, *, expect: int = 201
 ) -> str:
@@ -90,8 +125,9 @@ async def open_thread(
 
 
 async def conversation(http: httpx.AsyncClient, **client_fields: Any) -> Conversation:
-    """A fresh practice with messaging on, a client and their thread."""
+    """A fresh practice with messaging on, its provider published, a client and their thread."""
     practice = Practice()
+    await add_provider(practice)
     await enable_messaging(http, practice)
     record = await add_client(http, practice, **client_fields)
     thread_id = await open_thread(http, practice, record["client_id"])

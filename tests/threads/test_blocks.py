@@ -6,7 +6,14 @@ import httpx
 
 from shared import topics
 from tests.support import eventually, publish_json, unique
-from tests.threads.factory import Conversation, add_client, conversation, open_thread, send
+from tests.threads.factory import (
+    Conversation,
+    add_client,
+    add_provider,
+    conversation,
+    open_thread,
+    send,
+)
 
 
 async def set_block(chat: Conversation, blocked: bool, client_id: str | None = None) -> None:
@@ -105,7 +112,7 @@ async def test_unblocking_restores_sending(threads: httpx.AsyncClient) -> None:
 
 async def test_a_block_by_another_provider_does_not_apply(threads: httpx.AsyncClient) -> None:
     chat = await conversation(threads)
-    stranger = unique("p-")
+    stranger = await add_provider(chat.practice, unique("p-"))
     await publish_json(
         topics.MESSAGING_BLOCKS,
         f"{stranger}:{chat.client_id}",

@@ -9,7 +9,9 @@ from tests.support import TopicTail, body, unique
 from tests.threads.factory import (
     Practice,
     add_client,
+    add_provider,
     box,
+    client_opens,
     conversation,
     enable_messaging,
     open_thread,
@@ -62,9 +64,7 @@ async def test_thread_creation_is_published(threads: httpx.AsyncClient) -> None:
 async def test_a_client_opens_the_thread_with_their_provider(threads: httpx.AsyncClient) -> None:
     chat = await conversation(threads)
 
-    r = await threads.post(
-        "/v1/threads", json={"provider_id": chat.practice.provider_id}, headers=chat.client
-    )
+    r = await client_opens(threads, chat.practice, chat.client_id)
 
     assert r.status_code == 200
     assert r.json()["thread_id"] == chat.thread_id
@@ -75,9 +75,9 @@ async def test_a_client_starts_a_new_thread_with_another_provider(
     threads: httpx.AsyncClient,
 ) -> None:
     chat = await conversation(threads)
-    other = unique("p-")
+    other = await add_provider(chat.practice, unique("p-"))
 
-    r = await threads.post("/v1/threads", json={"provider_id": other}, headers=chat.client)
+    r = await client_opens(threads, chat.practice, chat.client_id, other)
     mine = await box(threads, chat.practice.provider(other))
 
     assert r.status_code == 201

@@ -16,6 +16,12 @@ _PROBLEMS: dict[type[domain.DomainError], tuple[int, str, str, str]] = {
         "Client not found",
         "No such client in your practice.",
     ),
+    domain.ProviderNotFound: (
+        404,
+        "not_found",
+        "Not found",
+        "No such provider in your practice.",
+    ),
     domain.ClientInactive: (
         422,
         "client_inactive",

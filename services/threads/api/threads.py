@@ -106,6 +106,7 @@ async def open_thread(
         who,
         counterpart,
         clients=deps.clients,
+        providers=deps.providers,
         threads=deps.threads,
         views=deps.views,
         profiles=deps.profiles,

@@ -1,9 +1,10 @@
-"""Projections of other systems' facts: the client directory and the block list."""
+"""Projections of other systems' facts: the client and provider directories, the block list."""
 
 from services.threads.domain import Client
-from services.threads.store import BlockList, ClientDirectory, ViewStore
+from services.threads.store import BlockList, ClientDirectory, ProviderDirectory, ViewStore
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
+from shared.events.providers import ProviderRecordChanged
 
 
 async def record_client(
@@ -27,3 +28,8 @@ async def search_clients(
 async def record_block(change: BlockChanged, *, blocks: BlockList) -> None:
     """Project a provider's block or unblock of a client (latest per pair wins)."""
     await blocks.apply(change)
+
+
+async def record_provider(record: ProviderRecordChanged, *, providers: ProviderDirectory) -> None:
+    """Project a practice system's provider record (latest per provider wins)."""
+    await providers.upsert(record)

@@ -11,6 +11,7 @@ from services.threads.domain import (
     ClientNotFound,
     MessagingDisabled,
     Participant,
+    ProviderNotFound,
     SenderBlocked,
     Thread,
     ThreadNotFound,
@@ -22,6 +23,7 @@ from services.threads.store import (
     BlockList,
     ClientDirectory,
     PracticeSettings,
+    ProviderDirectory,
     ProviderProfiles,
     ThreadStore,
     ViewStore,
@@ -76,6 +78,7 @@ async def open_thread(
     counterpart_id: str,
     *,
     clients: ClientDirectory,
+    providers: ProviderDirectory,
     threads: ThreadStore,
     views: ViewStore,
     profiles: ProviderProfiles,
@@ -84,9 +87,15 @@ async def open_thread(
     audit: AuditLog,
     outbox: Outbox,
 ) -> tuple[Thread, bool]:
-    """The pair's one thread, created if needed; True when this call created it."""
+    """The pair's one thread, created if needed; True when this call created it.
+
+    A client reaches only an active provider of their own practice, as the practice's
+    systems publish them; a provider reaches any client of their practice.
+    """
     is_provider = who.role == "provider"
     provider_id, client_id = (who.id, counterpart_id) if is_provider else (counterpart_id, who.id)
+    if not is_provider and not await providers.is_active(who.practice_id, provider_id):
+        raise ProviderNotFound(provider_id)
     client = await clients.get(who.practice_id, client_id)
     if client is None:
         raise ClientNotFound(client_id)

@@ -4,6 +4,7 @@ from services.threads.store.audit import AuditLog
 from services.threads.store.blocks import BlockList
 from services.threads.store.clients import ClientDirectory
 from services.threads.store.messages import MessageStore
+from services.threads.store.providers import ProviderDirectory
 from services.threads.store.settings import PracticeSettings, ProviderProfiles
 from services.threads.store.threads import ThreadStore
 from services.threads.store.views import ViewStore
@@ -14,6 +15,7 @@ __all__ = [
     "ClientDirectory",
     "MessageStore",
     "PracticeSettings",
+    "ProviderDirectory",
     "ProviderProfiles",
     "ThreadStore",
     "ViewStore",
