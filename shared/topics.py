@@ -20,6 +20,8 @@ MESSAGING_BLOCKS = "messaging.blocks.v1"
 MESSAGING_ANNOUNCEMENTS = "messaging.announcements.v1"
 MESSAGING_NOTIFICATIONS = "messaging.notifications.v1"
 MESSAGING_DELIVERIES = "messaging.deliveries.v1"
+# Internal to threads: view snapshots keyed by participant, feeding each inbox.
+MESSAGING_INBOX = "messaging.inbox.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -52,6 +54,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(MESSAGING_ANNOUNCEMENTS, partitions=3),
     TopicSpec(MESSAGING_NOTIFICATIONS, partitions=12),
     TopicSpec(MESSAGING_DELIVERIES),
+    TopicSpec(MESSAGING_INBOX),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = TOPICS + tuple(

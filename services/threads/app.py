@@ -1,7 +1,6 @@
 """Composition root of the threads service."""
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -11,8 +10,10 @@ from fastapi import FastAPI
 from services.threads import events
 from services.threads.api import install_error_mapping, routers
 from services.threads.deps import Deps
+from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
+from services.threads.handlers.threads import thread_views
 from services.threads.settings import ThreadsSettings
 from services.threads.store import (
     AuditLog,
@@ -25,12 +26,15 @@ from services.threads.store import (
     ThreadStore,
     ViewStore,
 )
+from services.threads.store.inbox import InboxStore
+from services.threads.store.threads import to_thread
 from services.threads.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.events.threads import (
     ChartEntry,
     DisplayNameChanged,
+    InboxEntryChanged,
     MessageSent,
     PracticeMessagingToggled,
     ThreadCreated,
@@ -65,8 +69,14 @@ def build_deps(
         outbox=outbox,
         cipher=cipher,
     )
+    inboxes = InboxStore(db)
     states = ThreadStates(
-        threads=threads, views=views, messages=messages, audit=audit, outbox=outbox
+        threads=threads,
+        views=views,
+        messages=messages,
+        audit=audit,
+        outbox=outbox,
+        inboxes=inboxes,
     )
     _register_recovery(outbox, messaging, practices, profiles, threads, views)
     return Deps(
@@ -83,6 +93,8 @@ def build_deps(
         outbox=outbox,
         messaging=messaging,
         states=states,
+        inboxes=inboxes,
+        inbox_projection=Inboxes(inboxes=inboxes, publisher=publisher),
         providers=ProviderDirectory(db),
     )
 
@@ -110,8 +122,16 @@ def _register_recovery(
     outbox.on("messages", messaging.recover)
     outbox.on("practice", from_doc(practices.by_id, events.practice_events))
     outbox.on("profile", from_doc(profiles.by_id, events.profile_events))
-    outbox.on("thread", from_doc(threads.document, events.thread_events))
-    outbox.on("view", from_doc(views.by_id, functools.partial(events.view_events, views=views)))
+
+    async def thread_with_views(doc: Document) -> list[Event]:
+        both = await thread_views(to_thread(dict(doc)), views=views)
+        return await events.thread_events(doc) + [e for v in both for e in events.inbox_events(v)]
+
+    async def view_snapshot(doc: Document) -> list[Event]:
+        return events.inbox_events(doc)
+
+    outbox.on("thread", from_doc(threads.document, thread_with_views))
+    outbox.on("view", from_doc(views.by_id, view_snapshot))
 
 
 async def ensure_indexes(deps: Deps) -> None:
@@ -131,6 +151,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
         DisplayNameChanged,
         ThreadCreated,
         ThreadStateChanged,
+        InboxEntryChanged,
         MessageSent,
         ChartEntry,
     )

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
 from services.threads.store import (
@@ -18,6 +19,7 @@ from services.threads.store import (
     ThreadStore,
     ViewStore,
 )
+from services.threads.store.inbox import InboxStore
 from shared.crypto import EnvelopeCipher
 from shared.kafka import EventPublisher
 from shared.outbox import Outbox
@@ -40,6 +42,8 @@ class Deps:
     outbox: Outbox
     messaging: Messaging
     states: ThreadStates
+    inboxes: InboxStore
+    inbox_projection: Inboxes
     providers: ProviderDirectory
 
 

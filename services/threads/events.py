@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from services.threads.store import ViewStore
-from services.threads.store.views import to_view
+from services.threads.domain import View
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.events.threads import (
     ChartEntry,
     DisplayNameChanged,
+    InboxEntryChanged,
     MessageSent,
     PracticeMessagingToggled,
     ThreadCreated,
@@ -90,21 +90,70 @@ def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
     ]
 
 
-async def view_events(doc: Document, *, views: ViewStore) -> list[Event]:
-    """One participant's thread state, with their red-dot count computed now."""
-    view = to_view(dict(doc))
+def inbox_events(doc: Document) -> list[Event]:
+    """A participant's view of a thread as it now stands, for their inbox."""
+    revision = str(doc.get("rev", "created"))
     return [
-        ThreadStateChanged(
-            event_id=stable_uuid(doc["_id"], doc.get("rev", "created"), "state"),
+        InboxEntryChanged(
+            event_id=stable_uuid(doc["_id"], revision, "inbox"),
             occurred_at=doc.get("changed_at", doc["created_at"]),
-            thread_id=doc["thread_id"],
-            practice_id=doc["practice_id"],
             participant_id=doc["participant_id"],
             participant_role=doc["role"],
-            unread=view.unread,
-            unread_count=view.unread_count,
-            archived=view.archived,
-            read_seq=view.read_seq,
-            unread_threads=await views.count_unread(doc["participant_id"], doc["practice_id"]),
+            practice_id=doc["practice_id"],
+            thread_id=doc["thread_id"],
+            other_id=doc["other_id"],
+            other_first_name=doc.get("other_first_name", ""),
+            other_last_name=doc.get("other_last_name", ""),
+            other_display_name=doc.get("other_display_name", ""),
+            created_at=doc["created_at"],
+            last_message_at=doc.get("last_message_at"),
+            activity_at=doc["activity_at"],
+            last_seq=doc.get("last_seq", 0),
+            read_seq=doc.get("read_seq", 0),
+            last_incoming_seq=doc.get("last_incoming_seq", 0),
+            own_after_read=doc.get("own_after_read", 0),
+            unread=bool(doc.get("unread")),
+            archived=bool(doc.get("archived")),
+            revision=revision,
         )
     ]
+
+
+def state_event(entry: InboxEntryChanged, unread_threads: int) -> ThreadStateChanged:
+    """What notify and others see of a participant's thread state, with their red dot."""
+    view = view_of(entry)
+    return ThreadStateChanged(
+        event_id=stable_uuid(f"{entry.thread_id}:{entry.participant_id}", entry.revision, "state"),
+        occurred_at=entry.occurred_at,
+        thread_id=entry.thread_id,
+        practice_id=entry.practice_id,
+        participant_id=entry.participant_id,
+        participant_role=entry.participant_role,
+        unread=view.unread,
+        unread_count=view.unread_count,
+        archived=view.archived,
+        read_seq=view.read_seq,
+        unread_threads=unread_threads,
+    )
+
+
+def view_of(entry: InboxEntryChanged) -> View:
+    """The domain view an inbox entry describes."""
+    return View(
+        thread_id=entry.thread_id,
+        participant_id=entry.participant_id,
+        role=entry.participant_role,
+        other_id=entry.other_id,
+        other_first_name=entry.other_first_name,
+        other_last_name=entry.other_last_name,
+        other_display_name=entry.other_display_name,
+        created_at=entry.created_at,
+        last_message_at=entry.last_message_at,
+        activity_at=entry.activity_at,
+        last_seq=entry.last_seq,
+        read_seq=entry.read_seq,
+        unread=entry.unread,
+        archived=entry.archived,
+        last_incoming_seq=entry.last_incoming_seq,
+        own_after_read=entry.own_after_read,
+    )

@@ -10,6 +10,7 @@ from shared import topics
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
+from shared.events.threads import InboxEntryChanged
 from shared.kafka import consumer_options
 
 
@@ -18,7 +19,9 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "threads.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await projections.record_client(event, clients=deps.clients, views=deps.views)
+        await projections.record_client(
+            event, clients=deps.clients, views=deps.views, publisher=deps.publisher
+        )
 
     @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
     async def on_block_changed(event: BlockChanged, deps: Deps = Context("deps")) -> None:
@@ -29,3 +32,15 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
         event: ProviderRecordChanged, deps: Deps = Context("deps")
     ) -> None:
         await projections.record_provider(event, providers=deps.providers)
+
+    @broker.subscriber(
+        topics.MESSAGING_INBOX,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=5,
+        **consumer_options(settings, "threads.inbox"),
+    )
+    async def on_inbox_entries(
+        changes: list[InboxEntryChanged], deps: Deps = Context("deps")
+    ) -> None:
+        await deps.inbox_projection.apply(changes)

@@ -111,3 +111,36 @@ class ChartEntry(Event):
     sender_display_name: str
     body: str
     sent_at: datetime
+
+
+class InboxEntryChanged(Event):
+    """One participant's view of one thread, as it now stands.
+
+    Internal to the threads service: keyed by participant, so that the single consumer
+    owning a participant's partition writes that participant's inbox (the list of their
+    threads and the red dot) without atomic updates.
+    """
+
+    TOPIC: ClassVar[str] = topics.MESSAGING_INBOX
+    TYPE: ClassVar[str] = "messaging.inbox.entry_changed"
+    KEY_FIELD: ClassVar[str] = "participant_id"
+
+    event_type: Literal["inbox_entry_changed"] = "inbox_entry_changed"
+    participant_id: str
+    participant_role: Role
+    practice_id: str
+    thread_id: str
+    other_id: str
+    other_first_name: str = ""
+    other_last_name: str = ""
+    other_display_name: str = ""
+    created_at: datetime
+    last_message_at: datetime | None = None
+    activity_at: datetime
+    last_seq: int = 0
+    read_seq: int = 0
+    last_incoming_seq: int = 0
+    own_after_read: int = 0
+    unread: bool = False
+    archived: bool = False
+    revision: str

@@ -10,13 +10,20 @@ from shared import topics
 from tests.support import base_settings, unique
 
 DESIGN = {
+    # threads also produces and consumes its internal inbox topic (keyed by participant).
     "threads": (
-        {topics.PRACTICE_CLIENTS, topics.PRACTICE_PROVIDERS, topics.MESSAGING_BLOCKS},
+        {
+            topics.PRACTICE_CLIENTS,
+            topics.PRACTICE_PROVIDERS,
+            topics.MESSAGING_BLOCKS,
+            topics.MESSAGING_INBOX,
+        },
         {
             topics.MESSAGING_SETTINGS,
             topics.MESSAGING_THREADS,
             topics.MESSAGING_MESSAGES,
             topics.MESSAGING_CHART,
+            topics.MESSAGING_INBOX,
         },
     ),
     "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS}),

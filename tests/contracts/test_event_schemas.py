@@ -22,6 +22,7 @@ EVENTS: list[type[Event]] = [
     threads.DisplayNameChanged,
     threads.ThreadCreated,
     threads.ThreadStateChanged,
+    threads.InboxEntryChanged,
     threads.MessageSent,
     threads.ChartEntry,
     blocks.BlockChanged,

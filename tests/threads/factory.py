@@ -162,17 +162,44 @@ async def thread_of(http: httpx.AsyncClient, thread_id: str, headers: dict[str, 
 
 
 async def box(
-    http: httpx.AsyncClient, headers: dict[str, str], name: str = "inbox", **params: Any
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    name: str = "inbox",
+    *,
+    settle_on: list[str] | None = None,
+    **params: Any,
 ) -> list[str]:
-    """Thread ids in a box, in order."""
-    r = await http.get("/v1/threads", params={"box": name, **params}, headers=headers)
-    assert r.status_code == 200, r.text
-    return [t["thread_id"] for t in r.json()["items"]]
+    """Thread ids in a box, in order; with `settle_on`, once the box shows them (bounded).
+
+    The list is a projection kept by a consumer: another participant's change reaches it
+    a moment after their request ended.
+    """
+
+    async def ids() -> list[str]:
+        r = await http.get("/v1/threads", params={"box": name, **params}, headers=headers)
+        assert r.status_code == 200, r.text
+        return [t["thread_id"] for t in r.json()["items"]]
+
+    if settle_on is not None:
+        await eventually(lambda: _equals(ids(), settle_on), timeout=10)
+    return await ids()
 
 
-async def red_dot(http: httpx.AsyncClient, headers: dict[str, str]) -> int:
-    """The caller's unread thread count."""
-    r = await http.get("/v1/unread", headers=headers)
-    assert r.status_code == 200, r.text
-    count: int = r.json()["unread_threads"]
-    return count
+async def _equals(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)
+
+
+async def red_dot(
+    http: httpx.AsyncClient, headers: dict[str, str], *, settle_on: int | None = None
+) -> int:
+    """The caller's unread thread count; with `settle_on`, once it shows that (bounded)."""
+
+    async def count() -> int:
+        r = await http.get("/v1/unread", headers=headers)
+        assert r.status_code == 200, r.text
+        value: int = r.json()["unread_threads"]
+        return value
+
+    if settle_on is not None:
+        await eventually(lambda: _equals(count(), settle_on), timeout=10)
+    return await count()

@@ -156,7 +156,8 @@ async def test_clients_find_threads_by_the_providers_current_display_name(
         "/v1/me/messaging-profile", json={"display_name": name}, headers=chat.provider
     )
 
-    found = await box(threads, chat.client, q=name.upper())
+    # The client's list is a projection: the provider's rename reaches it a moment later.
+    found = await box(threads, chat.client, q=name.upper(), settle_on=[chat.thread_id])
     listed = await threads.get("/v1/threads", headers=chat.client)
 
     assert found == [chat.thread_id]

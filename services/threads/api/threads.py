@@ -114,6 +114,7 @@ async def open_thread(
         blocks=deps.blocks,
         audit=deps.audit,
         outbox=deps.outbox,
+        inboxes=deps.inboxes,
     )
     response.status_code = 201 if created else 200
     state = await handlers.state_of(
@@ -144,7 +145,7 @@ async def list_threads(
         query=q,
         after=after,
         limit=limit + 1,
-        views=deps.views,
+        inboxes=deps.inboxes,
     )
     page = found[:limit]
     next_cursor = None

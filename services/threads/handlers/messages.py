@@ -32,15 +32,6 @@ from shared.outbox import Document, Outbox
 RECOVERY_SPAN = 1000
 
 
-def _flipped(before: Document | None, after: Document | None) -> bool:
-    """The message changed what the recipient sees: newly unread, or back from the archive."""
-    if before is None or after is None:
-        return False
-    return bool(after.get("unread")) != bool(before.get("unread")) or bool(
-        after.get("archived")
-    ) != bool(before.get("archived"))
-
-
 @dataclass(frozen=True)
 class Messaging:
     """The use cases of messages, bound to their stores by the composition root."""
@@ -112,14 +103,14 @@ class Messaging:
     async def effects(self, doc: Document) -> list[Event]:
         """Apply a stored message to both views, then derive its events (safe to repeat)."""
         thread_id, seq, at = doc["thread_id"], doc["seq"], doc["created_at"]
-        _, (before, after) = await asyncio.gather(
+        sender, (_, recipient) = await asyncio.gather(
             self.views.on_sent(thread_id, doc["sender_id"], seq, at),
             self.views.on_received(thread_id, doc["recipient_id"], seq, at),
         )
         found = events.message_events(doc, cipher=self.cipher)
-        if _flipped(before, after):
-            assert after is not None
-            found += await events.view_events(after, views=self.views)
+        for view in (sender, recipient):
+            if view is not None:
+                found += events.inbox_events(view)
         return found
 
     async def recover(self, ref: Document) -> list[Event]:
@@ -137,7 +128,7 @@ class Messaging:
             for participant_id in (thread.provider_id, thread.client_id):
                 view = await self.views.by_id(f"{thread_id}:{participant_id}")
                 if view is not None:
-                    found += await events.view_events(view, views=self.views)
+                    found += events.inbox_events(view)
         return found
 
     async def _known_seq(self, thread_id: str, who: Participant) -> int:

@@ -60,6 +60,7 @@ async def rename_provider(
         raise InvalidDisplayName(who.id)
     intent = await outbox.intend("profile", id=who.id)
     doc = await profiles.set_display_name(who.practice_id, who.id, name)
-    await views.rename_other(who.id, {"other_display_name": name})
-    await outbox.publish_soon(intent, await events.profile_events(doc))
+    renamed = await views.rename_other(who.id, {"other_display_name": name})
+    found = await events.profile_events(doc) + [e for v in renamed for e in events.inbox_events(v)]
+    await outbox.publish_soon(intent, found)
     return name

@@ -7,6 +7,7 @@ from services.threads import events
 from services.threads.domain import Participant, ThreadNotFound, View
 from services.threads.handlers.threads import visible_thread
 from services.threads.store import AuditLog, MessageStore, ThreadStore, ViewStore
+from services.threads.store.inbox import InboxStore
 from services.threads.store.views import view_id
 from shared.outbox import Outbox
 
@@ -20,6 +21,7 @@ class ThreadStates:
     messages: MessageStore
     audit: AuditLog
     outbox: Outbox
+    inboxes: InboxStore
 
     async def mark_read(self, who: Participant, thread_id: str) -> None:
         """Everything up to the thread's latest message is read."""
@@ -47,7 +49,7 @@ class ThreadStates:
 
     async def unread_threads(self, who: Participant) -> int:
         """The red dot: how many of the caller's threads are unread."""
-        return await self.views.count_unread(who.id, who.practice_id)
+        return await self.inboxes.unread_threads(who.id, who.practice_id)
 
     async def _view(self, who: Participant, thread_id: str) -> View:
         await visible_thread(thread_id, who, threads=self.threads)
@@ -65,4 +67,6 @@ class ThreadStates:
             self.outbox.discard(intent)
             raise ThreadNotFound(thread_id)
         await self.audit.record(who, action, thread_id)
-        await self.outbox.publish_soon(intent, await events.view_events(doc, views=self.views))
+        if await self.outbox.publish_soon(intent, events.inbox_events(doc)):
+            # The caller's own change shows in their thread list when this request ends.
+            await self.inboxes.wait_for(who.id, thread_id, doc["changed_at"])

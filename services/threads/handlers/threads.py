@@ -1,5 +1,6 @@
 """Opening, finding and listing threads."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,8 +29,10 @@ from services.threads.store import (
     ThreadStore,
     ViewStore,
 )
+from services.threads.store.inbox import InboxStore
 from services.threads.store.threads import thread_id_for
-from shared.outbox import Outbox
+from services.threads.store.views import view_id
+from shared.outbox import Document, Outbox
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ async def open_thread(
     blocks: BlockList,
     audit: AuditLog,
     outbox: Outbox,
+    inboxes: InboxStore,
 ) -> tuple[Thread, bool]:
     """The pair's one thread, created if needed; True when this call created it.
 
@@ -101,10 +105,26 @@ async def open_thread(
         raise ClientNotFound(client_id)
     if not is_provider and await blocks.is_blocked(provider_id, client_id):
         raise SenderBlocked(provider_id)
-    thread, doc = await _existing_or_new(who, client, provider_id, threads, practices, outbox)
+    thread, created = await _existing_or_new(who, client, provider_id, threads, practices, outbox)
     await ensure_views(thread, client, views=views, profiles=profiles)
-    await audit.record(who, "thread.create" if doc else "thread.open", thread.thread_id)
-    return thread, doc is not None
+    if created is not None:
+        intent, doc = created
+        both = await thread_views(thread, views=views)
+        found = await events.thread_events(doc) + [e for v in both for e in events.inbox_events(v)]
+        if await outbox.publish_soon(intent, found):
+            # The new thread shows in the creator's list when this request ends.
+            await inboxes.wait_for(who.id, thread.thread_id, thread.created_at)
+    await audit.record(who, "thread.create" if created else "thread.open", thread.thread_id)
+    return thread, created is not None
+
+
+async def thread_views(thread: Thread, *, views: ViewStore) -> list[dict[str, Any]]:
+    """Both participants' view documents of a thread (those that exist)."""
+    found = await asyncio.gather(
+        views.by_id(view_id(thread.thread_id, thread.provider_id)),
+        views.by_id(view_id(thread.thread_id, thread.client_id)),
+    )
+    return [doc for doc in found if doc is not None]
 
 
 async def _existing_or_new(
@@ -114,7 +134,7 @@ async def _existing_or_new(
     threads: ThreadStore,
     practices: PracticeSettings,
     outbox: Outbox,
-) -> tuple[Thread, dict[str, Any] | None]:
+) -> tuple[Thread, tuple[Document, dict[str, Any]] | None]:
     existing = await threads.find_pair(provider_id, client.client_id)
     if existing is not None:
         if not existing.visible_to(who):
@@ -130,9 +150,8 @@ async def _existing_or_new(
         outbox.discard(intent)
         if not thread.visible_to(who):
             raise ThreadNotFound(thread.thread_id)
-    else:
-        await outbox.publish_soon(intent, await events.thread_events(doc))
-    return thread, doc
+        return thread, None
+    return thread, (intent, doc)
 
 
 async def state_of(
@@ -176,10 +195,10 @@ async def list_threads(
     query: str | None,
     after: tuple[datetime, str] | None,
     limit: int,
-    views: ViewStore,
+    inboxes: InboxStore,
 ) -> list[ThreadState]:
     """The caller's inbox or archive, newest activity first."""
-    page = await views.page(
+    page = await inboxes.page(
         who.id, who.practice_id, archived=archived, query=query, after=after, limit=limit
     )
     return [ThreadState(v, v.unread_count) for v in page]

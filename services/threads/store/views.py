@@ -103,9 +103,11 @@ class ViewStore:
         )
         return doc
 
-    async def on_sent(self, thread_id: str, sender_id: str, seq: int, at: datetime) -> None:
-        """The sender's own message: sending reads everything before it."""
-        await self.collection.update_one(
+    async def on_sent(
+        self, thread_id: str, sender_id: str, seq: int, at: datetime
+    ) -> dict[str, Any] | None:
+        """The sender's own message: sending reads everything before it; the view after."""
+        doc: dict[str, Any] | None = await self.collection.find_one_and_update(
             {"_id": view_id(thread_id, sender_id)},
             {
                 "$max": {
@@ -114,9 +116,11 @@ class ViewStore:
                     "last_message_at": at,
                     "activity_at": at,
                 },
-                "$set": {"unread": False, "own_after_read": 0},
+                "$set": {"unread": False, "own_after_read": 0, **new_revision()},
             },
+            return_document=ReturnDocument.AFTER,
         )
+        return doc
 
     async def on_received(
         self, thread_id: str, recipient_id: str, seq: int, at: datetime
@@ -200,9 +204,12 @@ class ViewStore:
         cursor = self.collection.find(where).sort([("activity_at", -1), ("_id", -1)]).limit(limit)
         return [to_view(doc) async for doc in cursor]
 
-    async def rename_other(self, other_id: str, names: dict[str, str]) -> None:
-        """Keep the other party's name current in every view that shows it."""
+    async def rename_other(self, other_id: str, names: dict[str, str]) -> list[dict[str, Any]]:
+        """Keep the other party's name current in every view that shows it; those views.
+
+        A rare change (a client record, a display name), so a query is fine here.
+        """
         search = " ".join(v for v in names.values() if v).lower()
-        await self.collection.update_many(
-            {"other_id": other_id}, {"$set": {**names, "other_search": search}}
-        )
+        fields = {**names, "other_search": search, **new_revision()}
+        await self.collection.update_many({"other_id": other_id}, {"$set": fields})
+        return [doc async for doc in self.collection.find({"other_id": other_id})]

@@ -1,0 +1,58 @@
+"""The inbox projection: apply view snapshots per participant, announce state changes."""
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from services.threads import events
+from services.threads.store.inbox import InboxStore, count_unread
+from shared.events.base import Event
+from shared.events.threads import InboxEntryChanged
+from shared.kafka import EventPublisher
+
+_STATE = ("unread", "archived")
+
+
+def _state_changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """What a participant is shown (unread, archived) differs from before."""
+    before = before or {}
+    return any(bool(before.get(k)) != bool(after.get(k)) for k in _STATE)
+
+
+@dataclass(frozen=True)
+class Inboxes:
+    """Keeps every participant's inbox; the only writer of the inboxes collection."""
+
+    inboxes: InboxStore
+    publisher: EventPublisher
+
+    async def apply(self, changes: list[InboxEntryChanged]) -> None:
+        """Apply a batch of snapshots, one write per participant, then publish what changed.
+
+        A redelivered batch changes nothing and republishes the same state events (same
+        event ids), so consumers see each state once.
+        """
+        by_participant: dict[str, list[InboxEntryChanged]] = defaultdict(list)
+        for change in changes:
+            by_participant[change.participant_id].append(change)
+        found = await asyncio.gather(
+            *(self._apply_one(p, group) for p, group in by_participant.items())
+        )
+        await self.publisher.publish_all([event for events_ in found for event in events_])
+
+    async def _apply_one(
+        self, participant_id: str, changes: list[InboxEntryChanged]
+    ) -> list[Event]:
+        replaced, entries = await self.inboxes.apply(participant_id, changes)
+        latest: dict[str, InboxEntryChanged] = {c.thread_id: c for c in changes}
+        states: list[Event] = []
+        for thread_id, change in latest.items():
+            stored = entries.get(thread_id)
+            if stored is None or stored["revision"] != change.revision:
+                continue  # a newer snapshot is stored: its own event announces it
+            if thread_id in replaced and not _state_changed(replaced[thread_id], stored):
+                continue
+            unread = count_unread(entries, change.practice_id)
+            states.append(events.state_event(change, unread))
+        return states
