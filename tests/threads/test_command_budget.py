@@ -46,9 +46,9 @@ class Recorder(monitoring.CommandListener):
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.recording and event.database_name == self.database:
-            if event.command_name in READS_AND_WRITES:
-                self.commands.append((event.command_name, dict(event.command)))
+        wanted = self.recording and event.database_name == self.database
+        if wanted and event.command_name in READS_AND_WRITES:
+            self.commands.append((event.command_name, dict(event.command)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
