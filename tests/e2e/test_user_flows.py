@@ -1,6 +1,8 @@
 """Flows of the help page, across the four running services."""
 
 import time
+from collections.abc import Awaitable
+from typing import Any
 
 import httpx
 
@@ -41,8 +43,13 @@ async def test_provider_and_client_converse_and_the_provider_sees_it_live(system
         assert first.status_code == 201, first.text
         assert first.json()["sender"]["display_name"] == "Dr. Rivera"
 
-        inbox = (await threads.get("/v1/threads", headers=as_client)).json()["items"]
-        assert [(t["thread_id"], t["unread"]) for t in inbox] == [(thread_id, True)]
+        async def listed(headers: dict[str, str], box: str = "inbox") -> list[tuple[Any, ...]]:
+            items = (await threads.get("/v1/threads", params={"box": box}, headers=headers)).json()
+            return [(t["thread_id"], t["archived"], t["unread"]) for t in items["items"]]
+
+        # The other party's list is a projection: it shows the message a moment later.
+        expected = [(thread_id, False, True)]
+        assert await eventually(lambda: _is(listed(as_client), expected)) == expected
         page = (await threads.get(f"/v1/threads/{thread_id}/messages", headers=as_client)).json()[
             "items"
         ]
@@ -85,12 +92,7 @@ async def test_provider_and_client_converse_and_the_provider_sees_it_live(system
             json={"body": "back", "client_message_id": unique()},
             headers=as_client,
         )
-        back = (
-            await threads.get("/v1/threads", params={"box": "inbox"}, headers=as_provider)
-        ).json()["items"]
-        assert [(t["thread_id"], t["archived"], t["unread"]) for t in back] == [
-            (thread_id, False, True)
-        ]
+        assert await eventually(lambda: _is(listed(as_provider), expected)) == expected
 
 
 async def test_a_block_stops_the_clients_messages_within_a_second(system: System) -> None:
@@ -220,3 +222,9 @@ async def test_announcement_reaches_every_client_and_each_device_gets_one_push(
         assert stats["failed"] == 0
         assert SENTINEL not in str(system.push.requests)
         assert all(SENTINEL.encode() not in raw for raw in system.smtp.raw())
+
+
+async def _is(value: Awaitable[Any], expected: Any) -> Any:
+    """The awaited value if it equals `expected`, else None (for `eventually`)."""
+    found = await value
+    return found if found == expected else None
