@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import health
 from shared.auth import TokenVerifier
@@ -81,17 +83,32 @@ async def service_runtime(
         await mongo.close()
 
 
-async def _correlate(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    cid = request.headers.get("x-correlation-id") or new_id()
-    token = correlation_id.set(cid[:100])
-    try:
-        response = await call_next(request)
-    finally:
-        correlation_id.reset(token)
-    response.headers["X-Correlation-ID"] = cid[:100]
-    return response
+class CorrelationId:
+    """ASGI middleware: every request runs with a correlation id, echoed in the response.
+
+    Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a
+    stream per request on the hot path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = (Headers(scope=scope).get("x-correlation-id") or new_id())[:100]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Correlation-ID", cid)
+            await send(message)
+
+        token = correlation_id.set(cid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            correlation_id.reset(token)
 
 
 def create_service_app(
@@ -107,7 +124,7 @@ def create_service_app(
     install_problem_handlers(app)
     # Added first, so it runs inside the correlation middleware: a 413 carries the id too.
     app.add_middleware(BodySizeLimit)
-    app.middleware("http")(_correlate)
+    app.add_middleware(CorrelationId)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

@@ -11,6 +11,7 @@ from services.announcements.store import (
     DeliveryOutcomes,
     ReadMarks,
 )
+from shared.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,10 @@ class Deps:
     outcomes: DeliveryOutcomes
     reads: ReadMarks
     max_recipients: int
+    send_limit: RateLimiter
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

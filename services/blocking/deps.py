@@ -20,7 +20,7 @@ class Deps:
     publisher: EventPublisher
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

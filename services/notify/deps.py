@@ -27,7 +27,7 @@ class Deps:
     heartbeat_seconds: float
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

@@ -23,6 +23,7 @@ from services.threads.store.inbox import InboxStore
 from shared.crypto import EnvelopeCipher
 from shared.kafka import EventPublisher
 from shared.outbox import Outbox
+from shared.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ class Deps:
     inboxes: InboxStore
     inbox_projection: Inboxes
     providers: ProviderDirectory
+    send_limit: RateLimiter
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

@@ -94,3 +94,23 @@ async def test_chunked_body_within_the_limit_reaches_the_route(blocking: Blockin
 
     assert response.status_code == 422
     assert response.json()["code"] == "validation_failed"
+
+
+async def test_a_response_echoes_the_callers_correlation_id(blocking: Blocking) -> None:
+    cid = unique("cid-")
+
+    echoed = await blocking.http.get("/health/live", headers={"x-correlation-id": cid})
+    minted = await blocking.http.get("/health/live")
+
+    assert echoed.headers["x-correlation-id"] == cid
+    assert minted.headers["x-correlation-id"] not in ("", cid)
+
+
+async def test_a_refused_body_still_carries_a_correlation_id(blocking: Blocking) -> None:
+    cid = unique("cid-")
+    headers = {**provider(), "x-correlation-id": cid}
+
+    r = await blocking.http.post("/v1/blocks", content=bulk_block(100_000), headers=headers)
+
+    assert_too_large(r)
+    assert r.headers["x-correlation-id"] == cid
