@@ -95,6 +95,18 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
+async def clear_of_slot_boundary(interval: float, margin: float = 10.0) -> None:
+    """Wait (bounded) until the next multiple of `interval` seconds is `margin` away.
+
+    Rate-limit tests count on no new slot becoming claimable while they run.
+    """
+
+    async def clear() -> bool:
+        return interval - time.time() % interval >= margin
+
+    await eventually(clear, timeout=margin + 5)
+
+
 @contextlib.asynccontextmanager
 async def producer() -> AsyncIterator[AIOKafkaProducer]:
     """A raw producer, as another practice system would use."""

@@ -229,6 +229,7 @@ async def send_announcement(
             clients=deps.clients,
             announcements=deps.announcements,
             max_recipients=deps.max_recipients,
+            limit=deps.send_limit,
         )
     return CreatedOut(
         announcement_id=receipt.announcement_id, recipient_count=receipt.recipient_count

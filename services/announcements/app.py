@@ -20,6 +20,7 @@ from shared.crypto import EnvelopeCipher
 from shared.events.announcements import AnnouncementPublished
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
+from shared.ratelimit import RateLimiter
 from shared.service import create_service_app, service_runtime
 
 
@@ -52,6 +53,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
                 outcomes=DeliveryOutcomes(runtime.db),
                 reads=ReadMarks(runtime.db),
                 max_recipients=settings.announcements_max_recipients,
+                send_limit=RateLimiter(runtime.db, "announcements", settings.announcement_rate()),
             )
             for store in (deps.clients, deps.announcements, deps.outcomes, deps.reads):
                 await store.ensure_indexes()
@@ -59,6 +61,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             broker.context.set_global("deps", deps)
             await broker.start()
             runtime.spawn(outbox.run())
+            runtime.spawn(deps.send_limit.run())
             yield
 
     app = create_service_app(

@@ -21,6 +21,7 @@ from services.announcements.store import (
 )
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
+from shared.ratelimit import RateLimiter
 
 
 async def record_client(record: ClientRecordChanged, *, clients: ClientProjection) -> None:
@@ -67,14 +68,20 @@ async def send_announcement(
     clients: ClientProjection,
     announcements: AnnouncementStore,
     max_recipients: int,
+    limit: RateLimiter,
 ) -> Receipt:
-    """Store an announcement with its resolved recipients and publish it, once per key."""
+    """Store an announcement with its resolved recipients and publish it, once per key.
+
+    A new announcement spends one of the practice's (RateLimited once they are spent); a
+    repeated idempotency key returns the first one without spending.
+    """
     existing = await announcements.find_receipt(cmd.author_id, cmd.idempotency_key)
     if existing is not None:
         return existing
     ids = await resolve_recipients(
         cmd.practice_id, cmd.recipients, clients=clients, max_recipients=max_recipients
     )
+    await limit.acquire(cmd.practice_id)
     draft = Draft(
         practice_id=cmd.practice_id,
         author_id=cmd.author_id,

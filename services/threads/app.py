@@ -42,6 +42,7 @@ from shared.events.threads import (
 )
 from shared.kafka import EventPublisher, create_broker, declare_published
 from shared.outbox import Document, Outbox
+from shared.ratelimit import Rate, RateLimiter
 from shared.service import create_service_app, service_runtime
 
 
@@ -51,6 +52,7 @@ def build_deps(
     cipher: EnvelopeCipher,
     *,
     grace: timedelta = timedelta(seconds=10),
+    send_limit: RateLimiter | None = None,
 ) -> Deps:
     """Wire stores, use cases and the outbox on one database."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
@@ -96,6 +98,7 @@ def build_deps(
         inboxes=inboxes,
         inbox_projection=Inboxes(inboxes=inboxes, publisher=publisher),
         providers=ProviderDirectory(db),
+        send_limit=send_limit or RateLimiter(db, "sends", Rate(0, 60.0, 0)),
     )
 
 
@@ -162,12 +165,14 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
         async with service_runtime(
             app, settings, broker, name="threads", database=settings.threads_database
         ) as runtime:
-            deps = build_deps(runtime.db, runtime.publisher, cipher)
+            send_limit = RateLimiter(runtime.db, "sends", settings.send_rate())
+            deps = build_deps(runtime.db, runtime.publisher, cipher, send_limit=send_limit)
             await ensure_indexes(deps)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
             runtime.spawn(deps.outbox.run())
+            runtime.spawn(send_limit.run())
             yield
 
     app = create_service_app(title="Threads", lifespan=lifespan, routers=routers, broker=broker)

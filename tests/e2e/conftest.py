@@ -129,6 +129,8 @@ async def system(smtp: SmtpStub) -> AsyncIterator[System]:
             "NOTIFY_EMAIL_DELAY_SECONDS": "2",
             # A crashed instance's claims expire quickly, so the crash tests stay short.
             "NOTIFY_LEASE_SECONDS": "6",
+            # Limits on, but roomy: the crash tests send in volume from one client.
+            "RATE_LIMIT_SENDS_BURST": "1000",
             **{f"{name.upper()}_DATABASE": f"{run_id}_{name}" for name in SERVICES},
         }
         services = {

@@ -58,4 +58,6 @@ async def client_opens(
         )
         return None if r.status_code == 404 and r.json()["code"] == "not_found" else r
 
-    return await eventually(answered)
+    found = await eventually(answered)
+    assert found is not None
+    return found

@@ -14,8 +14,14 @@ from tests.support import base_settings, running, unique
 
 
 def threads_settings(**overrides: Any) -> ThreadsSettings:
-    """Settings with a database of its own."""
-    return ThreadsSettings(**base_settings(threads_database=unique("test_threads_"), **overrides))
+    """Settings with a database of its own.
+
+    The send limit stays on but roomy: functional tests send in volume, and
+    test_rate_limits.py sets the limits it tests.
+    """
+    values: dict[str, Any] = {"threads_database": unique("test_threads_")}
+    values["rate_limit_sends_burst"] = 1000
+    return ThreadsSettings(**base_settings(**{**values, **overrides}))
 
 
 @pytest.fixture(scope="module")

@@ -111,7 +111,9 @@ async def client_opens(
         r = await http.post("/v1/threads", json=body, headers=practice.client(client_id))
         return None if r.status_code == 404 and r.json()["code"] == "not_found" else r
 
-    return await eventually(answered)
+    found = await eventually(answered)
+    assert found is not None
+    return found
 
 
 async def open_thread(

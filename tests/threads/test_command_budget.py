@@ -6,9 +6,10 @@ history. These tests record every command a request sends (PyMongo command monit
 and fail on a budget overrun or on any filter that is not an `_id` equality.
 
 Budgets (commands per request, warm caches):
-- a provider's send: 6 — intent insert, message insert, both views updated, audit
-  insert, intent delete (the intent and audit inserts are group-committed under load);
-- a client's send: 8 — the same, plus the block check and the client's name;
+- a provider's send: 7 — rate-limit slot insert, intent insert, message insert, both
+  views updated, audit insert, intent delete (the slot, intent and audit inserts are
+  group-committed under load);
+- a client's send: 9 — the same, plus the block check and the client's name;
 - a page of 20 messages: 23 — the 20 slots, one probe past the newest, the audit record,
   and the caller's view the first time this process sees the thread;
 - the thread list and the red dot: 1 each — the caller's inbox document.
@@ -146,7 +147,7 @@ async def test_a_provider_send_stays_within_its_budget_of_id_lookups(watched: Wa
     _, commands = await record(watched, send(watched.http, chat.thread_id, chat.provider))
 
     assert stored_a_message(commands)
-    assert len(on_request_path(commands)) <= 6, commands
+    assert len(on_request_path(commands)) <= 7, commands
     assert all(by_id_only(name, c) for name, c in commands), commands
 
 
@@ -156,7 +157,7 @@ async def test_a_client_send_stays_within_its_budget_of_id_lookups(watched: Watc
     _, commands = await record(watched, send(watched.http, chat.thread_id, chat.client))
 
     assert stored_a_message(commands)
-    assert len(on_request_path(commands)) <= 8, commands
+    assert len(on_request_path(commands)) <= 9, commands
     assert all(by_id_only(name, c) for name, c in commands), commands
 
 

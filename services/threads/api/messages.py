@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.threads.api.errors import participant
@@ -65,7 +65,12 @@ def message_out(m: Message) -> MessageOut:
     )
 
 
-@router.post("/threads/{thread_id}/messages", status_code=201)
+async def _send_budget(caller: CurrentCaller, deps: DepsDep) -> None:
+    """Spend one of the caller's sends (429 `rate_limited` once they are spent)."""
+    await deps.send_limit.acquire(f"{caller.practice_id}:{caller.id}")
+
+
+@router.post("/threads/{thread_id}/messages", status_code=201, dependencies=[Depends(_send_budget)])
 async def send_message(
     thread_id: str, payload: SendIn, caller: CurrentCaller, deps: DepsDep, response: Response
 ) -> MessageOut:
