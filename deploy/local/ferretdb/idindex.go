@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,13 +21,26 @@ import (
 const sweepEvery = 2 * time.Second
 
 type idIndexer struct {
-	dir  string
-	dbs  map[string]*sql.DB
-	done map[string]bool
+	dir string
+	dbs map[string]*sql.DB
+	// When each file was last seen changed and fully indexed: an unchanged file (and its
+	// write-ahead log) needs no look, so an idle server does almost nothing.
+	seen map[string]time.Time
 }
 
 func newIDIndexer(dir string) *idIndexer {
-	return &idIndexer{dir: dir, dbs: map[string]*sql.DB{}, done: map[string]bool{}}
+	return &idIndexer{dir: dir, dbs: map[string]*sql.DB{}, seen: map[string]time.Time{}}
+}
+
+// changedAt is the latest modification of a database file or its write-ahead log.
+func changedAt(file string) time.Time {
+	var latest time.Time
+	for _, f := range []string{file, file + "-wal"} {
+		if info, err := os.Stat(f); err == nil && info.ModTime().After(latest) {
+			latest = info.ModTime()
+		}
+	}
+	return latest
 }
 
 func (x *idIndexer) run(ctx context.Context) {
@@ -51,6 +65,10 @@ func (x *idIndexer) sweep(ctx context.Context) {
 		return
 	}
 	for _, file := range files {
+		modified := changedAt(file)
+		if last, ok := x.seen[file]; ok && !modified.After(last) {
+			continue
+		}
 		db, ok := x.dbs[file]
 		if !ok {
 			db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
@@ -60,40 +78,61 @@ func (x *idIndexer) sweep(ctx context.Context) {
 			db.SetMaxOpenConns(1)
 			x.dbs[file] = db
 		}
-		if err := x.indexTables(ctx, file, db); err != nil && !strings.Contains(err.Error(), "no such table") {
-			log.Printf("id index sweep of %s: %v", filepath.Base(file), err)
+		if err := x.indexTables(ctx, db); err != nil {
+			if !strings.Contains(err.Error(), "no such table") {
+				log.Printf("id index sweep of %s: %v", filepath.Base(file), err)
+			}
+			continue
 		}
+		x.seen[file] = modified
 	}
 }
 
-func (x *idIndexer) indexTables(ctx context.Context, file string, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+func (x *idIndexer) indexTables(ctx context.Context, db *sql.DB) error {
+	tables, err := column(ctx, db, `SELECT table_name FROM _ferretdb_collections`)
 	if err != nil {
 		return err
 	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		tables = append(tables, t)
+	// Ask SQLite which indexes exist now, every sweep: a collection dropped and created
+	// again under the same table name has lost its index, and must get it back.
+	existing, err := column(ctx, db, `SELECT name FROM sqlite_master WHERE type = 'index'`)
+	if err != nil {
+		return err
 	}
-	rows.Close()
+	have := make(map[string]bool, len(existing))
+	for _, name := range existing {
+		have[name] = true
+	}
 	for _, t := range tables {
-		key := file + "\x00" + t
-		if x.done[key] {
+		name := t + "_id_lookup"
+		if have[name] {
 			continue
 		}
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_id_lookup", t)
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, name, t)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			if strings.Contains(err.Error(), "no such table") {
 				continue // dropped meanwhile
 			}
 			return err
 		}
-		x.done[key] = true
 	}
 	return nil
+}
+
+// column runs a query returning one text column.
+func column(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var values []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		values = append(values, v)
+	}
+	return values, rows.Err()
 }
