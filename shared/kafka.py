@@ -32,14 +32,26 @@ log = logging.getLogger(__name__)
 
 # Failures of the infrastructure, not of the message: never dead-letter for these,
 # leave the offset uncommitted so the message is processed once things are back.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError, OSError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    ConnectionError,
+    TimeoutError,
+)
 # Failures no retry can fix.
 POISON_ERRORS: tuple[type[BaseException], ...] = (
     ValidationError,
     json.JSONDecodeError,
     UnicodeDecodeError,
 )
-TRANSIENT_BACKOFF_SECONDS = 1.0
+TRANSIENT_BACKOFF_SECONDS = 0.5
+TRANSIENT_MAX_BACKOFF_SECONDS = 5.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the infrastructure (worth retrying), not of the message."""
+    if isinstance(error, KafkaError):
+        return bool(getattr(error, "retriable", False))
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
 def cloudevent_headers(event: Event, source: str) -> dict[str, str]:
@@ -84,6 +96,8 @@ def error_reason(error: BaseException) -> str:
         return "validation_failed"
     if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
         return "undecodable"
+    if is_transient(error):
+        return "infrastructure_unavailable"
     return "handler_failed"
 
 
@@ -125,27 +139,37 @@ class DeadLetterMiddleware(BaseMiddleware):
 
     attempts: int = 3
     backoff_seconds: float = 0.2
+    # How long a message may keep failing on the infrastructure before it is parked.
+    transient_window_seconds: float = 120.0
 
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        for attempt in range(1, self.attempts + 1):
+        attempt, waited, backoff = 0, 0.0, TRANSIENT_BACKOFF_SECONDS
+        while True:
+            attempt += 1
             try:
                 return await call_next(msg)
-            except TRANSIENT_ERRORS:
-                log.warning("transient failure; message will be redelivered", exc_info=True)
-                await asyncio.sleep(TRANSIENT_BACKOFF_SECONDS)
-                raise
             except POISON_ERRORS as error:
                 await self._dead_letter(msg, error, attempt)
                 return None
             except Exception as error:
-                if attempt == self.attempts:
-                    await self._dead_letter(msg, error, attempt)
-                    return None
-                delay = self.backoff_seconds * 2 ** (attempt - 1)
-                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311
-        return None
+                if is_transient(error) and waited < self.transient_window_seconds:
+                    # The partition waits (order holds) while the infrastructure recovers.
+                    log.warning(
+                        "transient failure; retrying",
+                        extra={"error_type": type(error).__name__, "attempt": attempt},
+                    )
+                    await asyncio.sleep(backoff)
+                    waited += backoff
+                    backoff = min(backoff * 2, TRANSIENT_MAX_BACKOFF_SECONDS)
+                    continue
+                if not is_transient(error) and attempt < self.attempts:
+                    delay = self.backoff_seconds * 2 ** (attempt - 1)
+                    await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311
+                    continue
+                await self._dead_letter(msg, error, attempt)
+                return None
 
     async def _dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
         record = msg.raw_message
@@ -215,7 +239,10 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
     middleware = type(
         "ConfiguredDeadLetterMiddleware",
         (DeadLetterMiddleware,),
-        {"attempts": settings.kafka_handler_attempts},
+        {
+            "attempts": settings.kafka_handler_attempts,
+            "transient_window_seconds": settings.kafka_transient_window_seconds,
+        },
     )
     return KafkaBroker(
         settings.kafka_bootstrap_servers,

@@ -23,6 +23,9 @@ class KafkaSettings(_Slice):
     kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Attempts for a failing handler before its message goes to the dead-letter topic.
     kafka_handler_attempts: int = Field(default=3, ge=1)
+    # How long a message may keep failing on the database or broker (retried with backoff,
+    # its partition waiting) before it is parked in the dead-letter topic.
+    kafka_transient_window_seconds: float = Field(default=120.0, ge=0)
     # Tests and end-to-end runs start consumers at "latest": readiness then also waits
     # until every consumer owns partitions. Off in production, where an instance may
     # legitimately own none.

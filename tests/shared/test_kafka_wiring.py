@@ -48,11 +48,12 @@ async def topics() -> None:
     )
 
 
-def settings() -> KafkaSettings:
+def settings(**overrides: Any) -> KafkaSettings:
     return KafkaSettings(
         kafka_bootstrap_servers=infra_env()["kafka_bootstrap_servers"],
         kafka_group_suffix="." + unique(),
         kafka_auto_offset_reset="latest",
+        **overrides,
     )
 
 
@@ -63,6 +64,7 @@ class Handler:
         self.calls: dict[str, int] = {}
         self.fail_always: set[str] = set()
         self.fail_transient_once: set[str] = set()
+        self.fail_transient_always: set[str] = set()
         self.done: dict[str, asyncio.Event] = {}
 
     def seen(self, ping_id: str) -> asyncio.Event:
@@ -74,15 +76,18 @@ class Handler:
             raise RuntimeError(f"handler bug while handling {SENTINEL}")
         if event.ping_id in self.fail_transient_once and self.calls[event.ping_id] == 1:
             raise AutoReconnect("database went away")
+        if event.ping_id in self.fail_transient_always:
+            raise AutoReconnect("database still away")
         self.seen(event.ping_id).set()
 
 
 @pytest.fixture
-async def wired() -> AsyncIterator[tuple[KafkaBroker, Handler]]:
+async def wired(request: pytest.FixtureRequest) -> AsyncIterator[tuple[KafkaBroker, Handler]]:
     handler = Handler()
-    broker = create_broker(settings(), client_id="wiring-test")
+    configured = settings(**getattr(request, "param", {}))
+    broker = create_broker(configured, client_id="wiring-test")
 
-    @broker.subscriber(TOPIC, **consumer_options(settings(), "test.wiring"))
+    @broker.subscriber(TOPIC, **consumer_options(configured, "test.wiring"))
     async def consume(event: Pinged) -> None:
         await handler(event)
 
@@ -195,3 +200,22 @@ async def test_transient_failure_is_redelivered_not_dead_lettered(
 
     assert handler.calls[flaky.ping_id] == 2
     assert not [r for r in parked if flaky.ping_id.encode() in r.value]
+
+
+@pytest.mark.parametrize("wired", [{"kafka_transient_window_seconds": 1.0}], indirect=True)
+async def test_a_message_that_keeps_failing_on_the_infrastructure_is_parked_after_a_while(
+    wired: tuple[KafkaBroker, Handler],
+) -> None:
+    _, handler = wired
+    stuck, after = Pinged(ping_id=unique("stuck-")), Pinged(ping_id=unique("after-"))
+    handler.fail_transient_always.add(stuck.ping_id)
+    async with TopicTail(dlq(TOPIC)) as dead:
+        # Same key: same partition, so `after` can only be handled if the partition moved on.
+        await publish_json(TOPIC, "same", stuck.model_dump(mode="json"))
+        await publish_json(TOPIC, "same", after.model_dump(mode="json"))
+        await asyncio.wait_for(handler.seen(after.ping_id).wait(), 20)
+        [record] = await dead.wait_for(lambda r: body(r)["ping_id"] == stuck.ping_id)
+
+    assert handler.calls[stuck.ping_id] > 1  # retried while the window lasted
+    assert header(record, "dlq_error") == "infrastructure_unavailable"
+    assert header(record, "dlq_error_type") == "AutoReconnect"
