@@ -2,7 +2,9 @@
 
 Each body gets its own random data key (AES-256-GCM); the data key is wrapped by the
 active key-encryption key, whose id is stored alongside. Rotating means adding a new
-key and making it active: old bodies still open with the key id they name.
+key and making it active: old bodies still open with the key id they name, and
+`python -m shared.keys rewrap` re-wraps their data keys under the active key so the old
+key can then be removed from the ring.
 """
 
 import os
@@ -57,3 +59,27 @@ class EnvelopeCipher:
     def needs_rewrap(self, sealed: dict[str, Any]) -> bool:
         """True when a sealed value still names a retired key."""
         return bool(sealed["kid"] != self._active)
+
+    @property
+    def active_kid(self) -> str:
+        """The id of the key that wraps new data keys."""
+        return self._active
+
+    def rewrap(self, sealed: dict[str, Any], aad: str) -> dict[str, Any]:
+        """The same sealed value with its data key wrapped by the active key.
+
+        The body's ciphertext is kept as it is: only the small wrapped data key changes,
+        so the key that wrapped it before can be retired afterwards.
+        """
+        if not self.needs_rewrap(sealed):
+            return sealed
+        data_key = self._keys[sealed["kid"]].decrypt(
+            bytes(sealed["key_nonce"]), bytes(sealed["wrapped_key"]), aad.encode()
+        )
+        key_nonce = os.urandom(_NONCE)
+        return {
+            **sealed,
+            "kid": self._active,
+            "key_nonce": key_nonce,
+            "wrapped_key": self._keys[self._active].encrypt(key_nonce, data_key, aad.encode()),
+        }

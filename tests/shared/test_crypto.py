@@ -37,3 +37,16 @@ def test_rotated_ring_still_opens_old_bodies_and_seals_with_the_new_key() -> Non
     assert rotated.open(before, aad="m1") == "old body"
     assert after["kid"] == "k2"
     assert rotated.needs_rewrap(before) and not rotated.needs_rewrap(after)
+
+
+def test_rewrapping_moves_the_data_key_to_the_active_key_and_keeps_the_ciphertext() -> None:
+    before = EnvelopeCipher({"k1": OLD}, "k1").seal("old body", aad="m1")
+    rotated = EnvelopeCipher({"k1": OLD, "k2": NEW}, "k2")
+
+    after = rotated.rewrap(before, aad="m1")
+
+    assert after["kid"] == "k2" and after["ciphertext"] == before["ciphertext"]
+    assert EnvelopeCipher({"k2": NEW}, "k2").open(after, aad="m1") == "old body"
+    assert rotated.rewrap(after, aad="m1") is after
+    with pytest.raises(InvalidTag):
+        rotated.rewrap(before, aad="m2")
