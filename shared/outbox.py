@@ -34,6 +34,7 @@ Derive = Callable[[Document], Awaitable[list[Event]]]
 Recover = Callable[[Document], Awaitable[list[Event]]]
 
 DELETE_BATCH = 500
+PARK_AFTER_TRIES = 5
 MAX_RETRY_DELAY = 30.0
 
 
@@ -65,6 +66,7 @@ class Outbox:
         self._flush_wanted = asyncio.Event()
         self._flushing = asyncio.Lock()
         self._failed: dict[str, Document] = {}
+        self._tries: dict[str, int] = {}
         self._retry_wanted = asyncio.Event()
 
     def on(self, kind: str, recover: Recover) -> None:
@@ -117,17 +119,43 @@ class Outbox:
         """Recover every intent older than the grace period; returns how many.
 
         At start every intent predates this process: its writer died or is another live
-        instance, whose events published twice are harmless.
+        instance, whose events published twice are harmless. One intent that cannot be
+        recovered never holds up the others; after a few tries it is parked for an operator.
         """
         cutoff = utcnow() if at_start else utcnow() - self._grace
         recovered = 0
-        async for intent in self._intents.find({"at": {"$lt": cutoff}}).limit(DELETE_BATCH):
-            await self.recover(intent)
-            recovered += 1
+        where = {"at": {"$lt": cutoff}, "parked": {"$exists": False}}
+        async for intent in self._intents.find(where).limit(DELETE_BATCH):
+            if await self._try_recover(intent):
+                recovered += 1
         if recovered:
             log.info("outbox recovered intents", extra={"count": recovered})
         await self.flush()
         return recovered
+
+    async def _try_recover(self, intent: Document) -> bool:
+        try:
+            await self.recover(intent)
+        except Exception as error:
+            tries = self._tries[intent["_id"]] = self._tries.get(intent["_id"], 0) + 1
+            log.warning(
+                "intent recovery failed",
+                extra={"intent_kind": intent["kind"], "error_type": type(error).__name__},
+            )
+            if tries >= PARK_AFTER_TRIES:
+                await self._park(intent, error)
+            return False
+        self._tries.pop(intent["_id"], None)
+        return True
+
+    async def _park(self, intent: Document, error: BaseException) -> None:
+        """Keep an intent that keeps failing aside, with why, and stop retrying it."""
+        self._failed.pop(intent["_id"], None)
+        await self._intents.update_one(
+            {"_id": intent["_id"]},
+            {"$set": {"parked": True, "error_type": type(error).__name__, "parked_at": utcnow()}},
+        )
+        log.error("intent parked", extra={"intent_kind": intent["kind"]})
 
     async def pending(self, **ref: Any) -> list[Document]:
         """Intents not yet forgotten whose reference includes these values (for tests and ops)."""
@@ -179,11 +207,7 @@ class Outbox:
             await self._retry_wanted.wait()
             await asyncio.sleep(delay)
             for intent in list(self._failed.values()):
-                try:
-                    await self.recover(intent)
-                except Exception as error:
-                    log.warning("outbox retry failed", extra={"error_type": type(error).__name__})
-                    break
+                await self._try_recover(intent)
             if self._failed:
                 delay = min(delay * 2, MAX_RETRY_DELAY)
             else:

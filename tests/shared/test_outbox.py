@@ -149,3 +149,32 @@ async def test_a_publish_that_times_out_is_retried_in_the_background(
             await background
 
     assert body(record)["blocked"] is True
+
+
+async def test_an_intent_that_cannot_be_recovered_holds_up_no_other_and_is_parked(
+    broker: KafkaBroker, db: Any
+) -> None:
+    outbox = outbox_on(db, EventPublisher(broker, "/tests"))
+
+    async def broken(ref: Mapping[str, Any]) -> list[Event]:
+        raise RuntimeError("a derivation bug")
+
+    outbox.on("broken", broken)
+    pair = f"{unique('p-')}:c1"
+    await outbox.intend("broken", id="whatever")  # stored first, so swept first
+    await outbox.intend("block", id=pair)
+    await set_block(db, pair, True)
+
+    async with TopicTail(MESSAGING_BLOCKS) as tail:
+        assert await outbox.sweep(at_start=True) == 1
+        await tail.wait_for(lambda r: r.key == pair.encode())
+    for _ in range(4):
+        await outbox.sweep(at_start=True)
+
+    [left] = await outbox.pending()
+    assert (left["kind"], left.get("parked"), left.get("error_type")) == (
+        "broken",
+        True,
+        "RuntimeError",
+    )
+    assert await outbox.sweep(at_start=True) == 0

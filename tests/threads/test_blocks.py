@@ -1,10 +1,13 @@
 """Blocks from `messaging.blocks.v1`: a blocked client cannot message that provider."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from services.threads.deps import Deps
 from shared import topics
+from shared.events.blocks import BlockChanged
 from tests.support import eventually, publish_json, unique
 from tests.threads.factory import (
     Conversation,
@@ -138,3 +141,23 @@ async def _opens(
 ) -> bool:
     r = await http.post("/v1/threads", json={"provider_id": provider_id}, headers=headers)
     return r.status_code == status
+
+
+async def test_a_stale_block_event_never_undoes_a_newer_one(deps: Deps) -> None:
+    provider_id, client_id = unique("p-"), unique("c-")
+    earlier = datetime.now(UTC) - timedelta(seconds=5)
+
+    def change(blocked: bool, at: datetime) -> BlockChanged:
+        return BlockChanged(
+            practice_id=unique("pr-"),
+            provider_id=provider_id,
+            client_id=client_id,
+            blocked=blocked,
+            occurred_at=at,
+        )
+
+    assert await deps.blocks.apply(change(False, datetime.now(UTC)))
+    # The older block arrives late (a replay, or a relay publishing out of order).
+    assert not await deps.blocks.apply(change(True, earlier))
+
+    assert await deps.blocks.is_blocked(provider_id, client_id) is False

@@ -14,10 +14,23 @@ class BlockList:
     async def ensure_indexes(self) -> None:
         """Pairs are the document ids; nothing else is queried."""
 
-    async def apply(self, change: BlockChanged) -> None:
-        """Record the pair's latest state (the topic keeps per-pair order, so latest wins)."""
+    async def apply(self, change: BlockChanged) -> bool:
+        """Record the pair's state unless a later change is already recorded; True if applied.
+
+        Only the consumer owning the pair's partition writes here, so reading then writing
+        is safe; the time guard keeps a replayed or reordered old event from undoing a
+        newer block or unblock.
+        """
+        _id = f"{change.provider_id}:{change.client_id}"
+        current = await self._blocks.find_one({"_id": _id})
+        if (
+            current is not None
+            and current.get("changed_at")
+            and (current["changed_at"] > change.occurred_at)
+        ):
+            return False
         await self._blocks.update_one(
-            {"_id": f"{change.provider_id}:{change.client_id}"},
+            {"_id": _id},
             {
                 "$set": {
                     "practice_id": change.practice_id,
@@ -30,6 +43,7 @@ class BlockList:
             },
             upsert=True,
         )
+        return True
 
     async def is_blocked(self, provider_id: str, client_id: str) -> bool:
         """True while the provider blocks the client."""
