@@ -95,6 +95,12 @@ class Outbox:
         The intent is durable: if the broker does not answer in time, the retry loop (or,
         after a crash, the sweep) publishes later. True when published now.
         """
+        if self._failed:
+            # The broker is known to be failing: queue behind the backlog (keeping order)
+            # instead of making every request wait out the timeout.
+            self._failed[intent["_id"]] = intent
+            self._retry_wanted.set()
+            return False
         try:
             await asyncio.wait_for(self.publish(intent, events), self._inline_timeout)
         except Exception as error:  # any failure leaves the work to the retry loop
@@ -181,6 +187,10 @@ class Outbox:
             group.create_task(self._flush_forever())
             group.create_task(self._retry_forever())
             group.create_task(self._sweep_forever())
+
+    async def backlog(self) -> int:
+        """Changes whose events wait for the broker in this process."""
+        return len(self._failed)
 
     def discard(self, intent: Document) -> None:
         """The change did not happen (refused, or repeated): forget its intent."""

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem_response(exc.status_code, code, title, detail, request.url.path)
         if exc.headers:
             response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(ConnectionFailure)
+    async def _database_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # The database does not answer: nothing was half-written (every change is one
+        # single-document write, recovered through the outbox), so the caller may retry.
+        log.warning("database unavailable", extra={"path": request.url.path})
+        response = problem_response(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "The service cannot reach its database right now; retry shortly.",
+            request.url.path,
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(Exception)

@@ -42,6 +42,10 @@ class Runtime:
     publisher: EventPublisher
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    def report(self, app: FastAPI, name: str, value: Callable[[], Awaitable[Any]]) -> None:
+        """Show a value (such as the outbox backlog) in the readiness body."""
+        app.state.reports[name] = value
+
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run a background loop for the life of the process."""
         self.tasks.append(asyncio.create_task(coroutine))
@@ -62,13 +66,11 @@ async def service_runtime(
     async def kafka_ready() -> bool:
         return bool(await broker.ping(timeout=2))
 
-    readiness: dict[str, Callable[[], Awaitable[bool]]] = {
-        "mongodb": mongo_ready,
-        "kafka": kafka_ready,
-    }
+    readiness: dict[str, Callable[[], Awaitable[bool]]] = {"mongodb": mongo_ready}
     if settings.kafka_ready_requires_assignment:
         readiness["consumers"] = lambda: consumers_assigned(broker)
     app.state.readiness = readiness
+    app.state.reports = {"kafka": kafka_ready}
     await ensure_topics(settings.kafka_bootstrap_servers, security=client_options(settings))
     runtime = Runtime(
         db=mongo[database], broker=broker, publisher=EventPublisher(broker, f"/{name}")

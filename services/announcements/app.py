@@ -61,6 +61,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             broker.context.set_global("deps", deps)
             await broker.start()
             runtime.spawn(outbox.run())
+            runtime.report(app, "outbox_backlog", outbox.backlog)
             runtime.spawn(deps.send_limit.run())
             yield
 

@@ -38,6 +38,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             broker.context.set_global("deps", deps)
             await broker.start()
             runtime.spawn(outbox.run())
+            runtime.report(app, "outbox_backlog", outbox.backlog)
             yield
 
     app = create_service_app(title="Blocking", lifespan=lifespan, routers=[router], broker=broker)

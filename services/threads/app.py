@@ -172,6 +172,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
             broker.context.set_global("deps", deps)
             await broker.start()
             runtime.spawn(deps.outbox.run())
+            runtime.report(app, "outbox_backlog", deps.outbox.backlog)
             runtime.spawn(send_limit.run())
             yield
 

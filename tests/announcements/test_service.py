@@ -27,3 +27,13 @@ async def test_endpoints_need_a_bearer_token(service: Service) -> None:
     ]
 
     assert [r.status_code for r in responses] == [401, 401, 401]
+
+
+async def test_readiness_is_decided_by_the_database_and_reports_the_broker_and_backlog(
+    service: Service,
+) -> None:
+    body = (await service.http.get("/health/ready")).json()
+
+    # Writes go on through the outbox while the broker is away: it is reported, not decisive.
+    assert set(body["checks"]) == {"mongodb"} or set(body["checks"]) == {"mongodb", "consumers"}
+    assert body["reports"] == {"kafka": True, "outbox_backlog": 0}
