@@ -28,6 +28,11 @@ class ServiceProcess:
         self._log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def log_path(self) -> Path:
+        """Where the process's output (its JSON log lines) goes."""
+        return self._log_path
+
     def start(self) -> None:
         command = [
             sys.executable,
