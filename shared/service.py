@@ -71,7 +71,12 @@ async def service_runtime(
         readiness["consumers"] = lambda: consumers_assigned(broker)
     app.state.readiness = readiness
     app.state.reports = {"kafka": kafka_ready}
-    await ensure_topics(settings.kafka_bootstrap_servers, security=client_options(settings))
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        security=client_options(settings),
+        replication_factor=settings.kafka_replication_factor,
+        min_insync_replicas=settings.kafka_min_insync_replicas,
+    )
     runtime = Runtime(
         db=mongo[database], broker=broker, publisher=EventPublisher(broker, f"/{name}")
     )

@@ -26,6 +26,10 @@ class KafkaSettings(_Slice):
     # How long a message may keep failing on the database or broker (retried with backoff,
     # its partition waiting) before it is parked in the dead-letter topic.
     kafka_transient_window_seconds: float = Field(default=120.0, ge=0)
+    # Topics this process creates: 1 and 1 fit the single development broker; production
+    # sets 3 and 2, so that with acks=all an acknowledged event survives a broker's loss.
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1)
     # Tests and end-to-end runs start consumers at "latest": readiness then also waits
     # until every consumer owns partitions. Off in production, where an instance may
     # legitimately own none.

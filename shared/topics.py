@@ -68,18 +68,27 @@ async def ensure_topics(
     specs: tuple[TopicSpec, ...] = ALL_TOPICS,
     *,
     security: Mapping[str, Any] | None = None,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
 ) -> None:
     """Create any missing topic; existing topics are left as they are.
 
     `security`: aiokafka's TLS/SASL arguments (`shared.kafka.client_options`).
+    Production runs 3 replicas with `min.insync.replicas` 2: with the producers' `acks=all`,
+    an acknowledged event then survives the loss of any one broker. A single development
+    broker can only hold 1 and 1.
     """
+    durability = {"min.insync.replicas": str(min_insync_replicas)}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(
-                s.name, num_partitions=s.partitions, replication_factor=1, topic_configs=s.config
+                s.name,
+                num_partitions=s.partitions,
+                replication_factor=replication_factor,
+                topic_configs={**durability, **s.config},
             )
             for s in specs
             if s.name not in existing
@@ -98,5 +107,12 @@ if __name__ == "__main__":
 
     logging.basicConfig(level=logging.WARNING)
     kafka = KafkaSettings()
-    asyncio.run(ensure_topics(kafka.kafka_bootstrap_servers, security=client_options(kafka)))
+    asyncio.run(
+        ensure_topics(
+            kafka.kafka_bootstrap_servers,
+            security=client_options(kafka),
+            replication_factor=kafka.kafka_replication_factor,
+            min_insync_replicas=kafka.kafka_min_insync_replicas,
+        )
+    )
     print(f"[topics] {len(ALL_TOPICS)} topics present")

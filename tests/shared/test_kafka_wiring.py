@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faststream.kafka import KafkaBroker
 from pydantic import field_validator
 from pymongo.errors import AutoReconnect
@@ -219,3 +221,24 @@ async def test_a_message_that_keeps_failing_on_the_infrastructure_is_parked_afte
     assert handler.calls[stuck.ping_id] > 1  # retried while the window lasted
     assert header(record, "dlq_error") == "infrastructure_unavailable"
     assert header(record, "dlq_error_type") == "AutoReconnect"
+
+
+async def test_topics_are_created_with_the_configured_durability() -> None:
+    name = unique("test.durability.")
+    await ensure_topics(
+        infra_env()["kafka_bootstrap_servers"],
+        (TopicSpec(name, partitions=1),),
+        replication_factor=1,
+        # Not a value a single broker can honour, and not the broker's default: it can only
+        # be there because ensure_topics set it.
+        min_insync_replicas=2,
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra_env()["kafka_bootstrap_servers"])
+    await admin.start()
+    try:
+        [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+    finally:
+        await admin.close()
+
+    configs = {c[0]: c[1] for c in described.resources[0][4]}
+    assert configs["min.insync.replicas"] == "2"
