@@ -12,7 +12,7 @@ export MESSAGING_ENCRYPTION_KEYS ?= dev1:ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24tMzItYnl
 export MESSAGING_ENCRYPTION_ACTIVE_KEY ?= dev1
 export PYTHON := $(abspath $(PY))
 
-.PHONY: install infra up down logs test test-fast lint format bench clean
+.PHONY: install infra up down logs test test-gateway test-fast lint format bench clean
 
 install: $(STAMP)
 
@@ -24,12 +24,16 @@ $(STAMP): pyproject.toml
 
 infra: install
 	deploy/local/infra.sh up
+	deploy/local/gateway.sh install
 	$(PY) -m shared.topics
 
 up: infra
 	deploy/local/services.sh up
+	deploy/local/gateway.sh up
+	@echo "Gateway (the one origin): http://127.0.0.1:$${GATEWAY_PORT:-8000}"
 
 down:
+	-deploy/local/gateway.sh down
 	-deploy/local/services.sh down
 	deploy/local/infra.sh down
 
@@ -38,6 +42,10 @@ logs:
 
 test: infra
 	$(PY) -m pytest
+
+# The end-to-end suite with every HTTP call through a gateway (nginx) of its own.
+test-gateway: infra
+	E2E_GATEWAY=1 $(PY) -m pytest tests/e2e tests/gateway
 
 lint: install
 	$(VENV)/bin/ruff check .

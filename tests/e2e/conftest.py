@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.gateway_process import GatewayProcess, through_gateway
 from tests.receivers import PushGatewayStub, SmtpStub, free_port, push_gateway, smtp_server
 from tests.support import ENCRYPTION_KEYS, JWT_SECRET, eventually, infra_env, unique
 
@@ -80,13 +81,16 @@ class System:
     services: dict[str, ServiceProcess]
     push: PushGatewayStub
     smtp: SmtpStub
+    # With E2E_GATEWAY=1, every client goes through a gateway (nginx) of this system's own.
+    gateway: GatewayProcess | None = None
 
     @property
     def urls(self) -> dict[str, str]:
         return {name: s.url for name, s in self.services.items()}
 
     def client(self, service: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.services[service].url, timeout=10)
+        url = self.gateway.url if self.gateway else self.services[service].url
+        return httpx.AsyncClient(base_url=url, timeout=10)
 
     async def wait_ready(self, timeout: float = 90) -> None:
         async with httpx.AsyncClient(timeout=3) as http:
@@ -142,11 +146,18 @@ async def system(smtp: SmtpStub) -> AsyncIterator[System]:
             name: ServiceProcess(name, env, logs / f"{run_id}-{name}.log") for name in SERVICES
         }
         system = System(services=services, push=push, smtp=smtp)
+        if through_gateway():
+            upstreams = {name: f"127.0.0.1:{s.port}" for name, s in services.items()}
+            system.gateway = GatewayProcess(logs / f"{run_id}-gateway", upstreams)
         try:
             for service in services.values():
                 service.start()
+            if system.gateway:
+                system.gateway.start()
             await system.wait_ready()
             yield system
         finally:
+            if system.gateway:
+                system.gateway.stop()
             for service in services.values():
                 service.stop()
