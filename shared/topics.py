@@ -22,6 +22,8 @@ MESSAGING_NOTIFICATIONS = "messaging.notifications.v1"
 MESSAGING_DELIVERIES = "messaging.deliveries.v1"
 # Internal to threads: view snapshots keyed by participant, feeding each inbox.
 MESSAGING_INBOX = "messaging.inbox.v1"
+# Access records of every service, keyed by practice: each practice's audit hash chain.
+MESSAGING_AUDIT = "messaging.audit.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -55,6 +57,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(MESSAGING_NOTIFICATIONS, partitions=12),
     TopicSpec(MESSAGING_DELIVERIES),
     TopicSpec(MESSAGING_INBOX),
+    TopicSpec(MESSAGING_AUDIT, config={"retention.ms": str(30 * 24 * 3600 * 1000)}),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = TOPICS + tuple(

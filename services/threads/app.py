@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from services.threads import events
 from services.threads.api import install_error_mapping, routers
 from services.threads.deps import Deps
+from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
 from services.threads.handlers.threads import thread_views
 from services.threads.settings import ThreadsSettings
 from services.threads.store import (
-    AuditLog,
+    AuditChain,
     BlockList,
     ClientDirectory,
     MessageStore,
@@ -29,7 +30,9 @@ from services.threads.store import (
 from services.threads.store.inbox import InboxStore
 from services.threads.store.threads import to_thread
 from services.threads.subscribers import register_subscribers
+from shared.audit import AuditTrail
 from shared.crypto import EnvelopeCipher
+from shared.events.audit import AccessRecorded
 from shared.events.base import Event
 from shared.events.threads import (
     ChartEntry,
@@ -57,7 +60,8 @@ def build_deps(
     """Wire stores, use cases and the outbox on one database."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
     practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
-    clients, blocks, audit = ClientDirectory(db), BlockList(db), AuditLog(db)
+    clients, blocks = ClientDirectory(db), BlockList(db)
+    audit = AccessLog(AuditTrail(publisher, "threads"))
     outbox = Outbox(db, publisher, grace=grace)
     messaging = Messaging(
         threads=threads,
@@ -90,6 +94,7 @@ def build_deps(
         views=views,
         blocks=blocks,
         audit=audit,
+        audit_chain=AuditChain(db),
         cipher=cipher,
         publisher=publisher,
         outbox=outbox,
@@ -139,7 +144,14 @@ def _register_recovery(
 
 async def ensure_indexes(deps: Deps) -> None:
     """Every index the service relies on, including the unique ones guarding races."""
-    for store in (deps.clients, deps.threads, deps.messages, deps.views, deps.blocks, deps.audit):
+    for store in (
+        deps.clients,
+        deps.threads,
+        deps.messages,
+        deps.views,
+        deps.blocks,
+        deps.audit_chain,
+    ):
         await store.ensure_indexes()
 
 
@@ -155,6 +167,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
         ThreadCreated,
         ThreadStateChanged,
         InboxEntryChanged,
+        AccessRecorded,
         MessageSent,
         ChartEntry,
     )

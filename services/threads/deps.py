@@ -5,11 +5,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
 from services.threads.store import (
-    AuditLog,
+    AuditChain,
     BlockList,
     ClientDirectory,
     MessageStore,
@@ -37,7 +38,8 @@ class Deps:
     messages: MessageStore
     views: ViewStore
     blocks: BlockList
-    audit: AuditLog
+    audit: AccessLog
+    audit_chain: AuditChain
     cipher: EnvelopeCipher
     publisher: EventPublisher
     outbox: Outbox

@@ -5,8 +5,10 @@ from faststream.kafka import KafkaBroker
 
 from services.threads.deps import Deps
 from services.threads.handlers import projections
+from services.threads.handlers.audit import chain_records
 from services.threads.settings import ThreadsSettings
 from shared import topics
+from shared.events.audit import AccessRecorded
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
@@ -44,3 +46,15 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
         changes: list[InboxEntryChanged], deps: Deps = Context("deps")
     ) -> None:
         await deps.inbox_projection.apply(changes)
+
+    @broker.subscriber(
+        topics.MESSAGING_AUDIT,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=5,
+        **consumer_options(settings, "threads.audit"),
+    )
+    async def on_access_records(
+        records: list[AccessRecorded], deps: Deps = Context("deps")
+    ) -> None:
+        await chain_records(records, chain=deps.audit_chain)

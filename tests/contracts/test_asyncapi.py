@@ -10,13 +10,15 @@ from shared import topics
 from tests.support import base_settings, unique
 
 DESIGN = {
-    # threads also produces and consumes its internal inbox topic (keyed by participant).
+    # threads also produces and consumes its internal inbox topic (keyed by participant)
+    # and chains every service's access records (messaging.audit.v1, keyed by practice).
     "threads": (
         {
             topics.PRACTICE_CLIENTS,
             topics.PRACTICE_PROVIDERS,
             topics.MESSAGING_BLOCKS,
             topics.MESSAGING_INBOX,
+            topics.MESSAGING_AUDIT,
         },
         {
             topics.MESSAGING_SETTINGS,
@@ -24,6 +26,7 @@ DESIGN = {
             topics.MESSAGING_MESSAGES,
             topics.MESSAGING_CHART,
             topics.MESSAGING_INBOX,
+            topics.MESSAGING_AUDIT,
         },
     ),
     "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS}),

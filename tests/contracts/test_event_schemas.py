@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import announcements, blocks, clients, notify, providers, threads
+from shared.events import announcements, audit, blocks, clients, notify, providers, threads
 from shared.events.base import Event
 
 SNAPSHOTS = Path(__file__).parent / "schemas"
@@ -26,6 +26,7 @@ EVENTS: list[type[Event]] = [
     threads.MessageSent,
     threads.ChartEntry,
     blocks.BlockChanged,
+    audit.AccessRecorded,
     announcements.AnnouncementPublished,
     notify.NotificationRequested,
     notify.DeliveryRecorded,

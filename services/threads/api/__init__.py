@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.threads.api import clients, messages, settings, state, threads
+from services.threads.api import audit, clients, messages, settings, state, threads
 from services.threads.api.errors import install_error_mapping
 
 routers: list[APIRouter] = [
@@ -11,6 +11,7 @@ routers: list[APIRouter] = [
     threads.router,
     messages.router,
     state.router,
+    audit.router,
 ]
 
 __all__ = ["install_error_mapping", "routers"]

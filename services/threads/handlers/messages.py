@@ -13,9 +13,9 @@ from services.threads.domain import (
     check_body,
     display_name_or_default,
 )
+from services.threads.handlers.access import AccessLog
 from services.threads.handlers.threads import visible_thread
 from services.threads.store import (
-    AuditLog,
     BlockList,
     ClientDirectory,
     MessageStore,
@@ -43,7 +43,7 @@ class Messaging:
     blocks: BlockList
     profiles: ProviderProfiles
     clients: ClientDirectory
-    audit: AuditLog
+    audit: AccessLog
     outbox: Outbox
     cipher: EnvelopeCipher
 
@@ -56,7 +56,7 @@ class Messaging:
         on both participants' views happen even if the process dies right after the 201.
         """
         check_body(body)
-        thread = await visible_thread(thread_id, who, threads=self.threads)
+        thread = await visible_thread(thread_id, who, threads=self.threads, access=self.audit)
         known = await self._known_seq(thread_id, who)
         intent, enabled, blocked, name = await asyncio.gather(
             self.outbox.intend("messages", thread_id=thread_id, after_seq=known),
@@ -79,17 +79,14 @@ class Messaging:
             self.outbox.discard(intent)
             await self.audit.record(who, "message.send.retry", thread_id)
             return message, False
-        effects, _ = await asyncio.gather(
-            self.effects(doc), self.audit.record(who, "message.send", thread_id)
-        )
-        await self.outbox.publish_soon(intent, effects)
+        await self.outbox.publish_soon(intent, await self.effects(doc))
         return message, True
 
     async def page(
         self, who: Participant, thread_id: str, *, before_seq: int | None, limit: int
     ) -> list[Message]:
         """A page of the thread's messages, newest first (readable even with messaging off)."""
-        await visible_thread(thread_id, who, threads=self.threads)
+        await visible_thread(thread_id, who, threads=self.threads, access=self.audit)
         if before_seq is not None:
             top = before_seq - 1
         else:
@@ -107,7 +104,7 @@ class Messaging:
             self.views.on_sent(thread_id, doc["sender_id"], seq, at),
             self.views.on_received(thread_id, doc["recipient_id"], seq, at),
         )
-        found = events.message_events(doc, cipher=self.cipher)
+        found = [*events.message_events(doc, cipher=self.cipher), self.audit.sent(doc)]
         for view in (sender, recipient):
             if view is not None:
                 found += events.inbox_events(view)

@@ -5,8 +5,9 @@ from typing import Any
 
 from services.threads import events
 from services.threads.domain import Participant, ThreadNotFound, View
+from services.threads.handlers.access import AccessLog
 from services.threads.handlers.threads import visible_thread
-from services.threads.store import AuditLog, MessageStore, ThreadStore, ViewStore
+from services.threads.store import MessageStore, ThreadStore, ViewStore
 from services.threads.store.inbox import InboxStore
 from services.threads.store.views import view_id
 from shared.outbox import Outbox
@@ -19,7 +20,7 @@ class ThreadStates:
     threads: ThreadStore
     views: ViewStore
     messages: MessageStore
-    audit: AuditLog
+    audit: AccessLog
     outbox: Outbox
     inboxes: InboxStore
 
@@ -52,7 +53,7 @@ class ThreadStates:
         return await self.inboxes.unread_threads(who.id, who.practice_id)
 
     async def _view(self, who: Participant, thread_id: str) -> View:
-        await visible_thread(thread_id, who, threads=self.threads)
+        await visible_thread(thread_id, who, threads=self.threads, access=self.audit)
         view = await self.views.get(thread_id, who.id)
         if view is None:  # pragma: no cover - views are created with their thread
             raise ThreadNotFound(thread_id)

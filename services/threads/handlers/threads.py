@@ -19,8 +19,8 @@ from services.threads.domain import (
     View,
     display_name_or_default,
 )
+from services.threads.handlers.access import AccessLog
 from services.threads.store import (
-    AuditLog,
     BlockList,
     ClientDirectory,
     PracticeSettings,
@@ -43,10 +43,13 @@ class ThreadState:
     unread_count: int
 
 
-async def visible_thread(thread_id: str, who: Participant, *, threads: ThreadStore) -> Thread:
-    """The thread if the caller takes part in it; otherwise ThreadNotFound."""
+async def visible_thread(
+    thread_id: str, who: Participant, *, threads: ThreadStore, access: AccessLog
+) -> Thread:
+    """The thread if the caller takes part in it; otherwise ThreadNotFound (and recorded)."""
     thread = await threads.get(thread_id)
     if thread is None or not thread.visible_to(who):
+        await access.record(who, "thread.access", thread_id, outcome="not_found")
         raise ThreadNotFound(thread_id)
     return thread
 
@@ -87,7 +90,7 @@ async def open_thread(
     profiles: ProviderProfiles,
     practices: PracticeSettings,
     blocks: BlockList,
-    audit: AuditLog,
+    audit: AccessLog,
     outbox: Outbox,
     inboxes: InboxStore,
 ) -> tuple[Thread, bool]:
@@ -180,10 +183,10 @@ async def get_thread(
     views: ViewStore,
     clients: ClientDirectory,
     profiles: ProviderProfiles,
-    audit: AuditLog,
+    audit: AccessLog,
 ) -> ThreadState:
     """One of the caller's threads."""
-    thread = await visible_thread(thread_id, who, threads=threads)
+    thread = await visible_thread(thread_id, who, threads=threads, access=audit)
     await audit.record(who, "thread.view", thread_id)
     return await state_of(thread, who, views=views, clients=clients, profiles=profiles)
 

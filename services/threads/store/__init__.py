@@ -1,6 +1,6 @@
 """The threads service's MongoDB access: one module per collection family."""
 
-from services.threads.store.audit import AuditLog
+from services.threads.store.audit import AuditChain
 from services.threads.store.blocks import BlockList
 from services.threads.store.clients import ClientDirectory
 from services.threads.store.messages import MessageStore
@@ -10,7 +10,7 @@ from services.threads.store.threads import ThreadStore
 from services.threads.store.views import ViewStore
 
 __all__ = [
-    "AuditLog",
+    "AuditChain",
     "BlockList",
     "ClientDirectory",
     "MessageStore",

@@ -1,33 +1,101 @@
-"""The audit trail: who read or wrote which thread, and when (never message text)."""
+"""The audit trail's storage: one hash chain per practice (never message text).
 
+Records sit at `_id = practice:position`, so a page of the trail is read by computed ids
+and a gap is visible. Only the consumer owning a practice's partition of the audit topic
+appends (one writer per chain: no fork, no atomic update needed); a unique index on the
+event id drops a record published twice.
+"""
+
+from datetime import UTC, datetime
 from typing import Any
 
-from services.threads.domain import Participant
-from shared.batching import InsertBatcher
-from shared.clock import utcnow
+from shared.audit import GENESIS, record_hash
+from shared.events.audit import AccessRecorded
+from shared.mongo import DuplicateKeyError, find_by_id
 
 
-class AuditLog:
-    """Append-only records of thread access."""
+def record_id(practice_id: str, position: int) -> str:
+    """The `_id` of a practice's record at a position (1, 2, 3...)."""
+    return f"{practice_id}:{position:012d}"
+
+
+class AuditChain:
+    """The audit records and each practice's chain head."""
 
     def __init__(self, db: Any) -> None:
-        self._audit = db["audit"]
-        self._inserts = InsertBatcher(self._audit)
+        self.records = db["audit"]
+        self.heads = db["audit_heads"]
 
     async def ensure_indexes(self) -> None:
-        """Look-ups by thread and by actor."""
-        await self._audit.create_index([("thread_id", 1), ("at", 1)], name="by_thread")
-        await self._audit.create_index([("actor_id", 1), ("at", 1)], name="by_actor")
+        """A record published twice is chained once."""
+        await self.records.create_index("event_id", unique=True, name="once_per_event")
 
-    async def record(self, who: Participant, action: str, thread_id: str | None) -> None:
-        """Append one access record."""
-        await self._inserts.insert(
-            {
-                "actor_id": who.id,
-                "actor_role": who.role,
-                "practice_id": who.practice_id,
-                "action": action,
-                "thread_id": thread_id,
-                "at": utcnow(),
-            }
+    async def head(self, practice_id: str) -> tuple[int, str]:
+        """The position and hash of the practice's latest record (0 and genesis if none)."""
+        doc = await find_by_id(self.heads, practice_id)
+        return (int(doc["position"]), str(doc["hash"])) if doc else (0, GENESIS)
+
+    async def append(self, practice_id: str, events: list[AccessRecorded]) -> int:
+        """Chain a practice's new records in order; returns the new head position."""
+        position, prev_hash = await self.head(practice_id)
+        for event in events:
+            record = _record(event, position + 1, prev_hash)
+            try:
+                await self.records.insert_one(record)
+            except DuplicateKeyError:
+                existing = await find_by_id(self.records, record["_id"])
+                if existing is not None and existing["event_id"] == record["event_id"]:
+                    position, prev_hash = existing["position"], existing["hash"]  # redelivered
+                    continue
+                if existing is None:
+                    continue  # this event is chained already, elsewhere: once is enough
+                raise  # the position holds another record: a second writer, which must not be
+            position, prev_hash = record["position"], record["hash"]
+        await self.heads.replace_one(
+            {"_id": practice_id}, {"position": position, "hash": prev_hash}, upsert=True
         )
+        return position
+
+    async def at(self, practice_id: str, position: int) -> dict[str, Any] | None:
+        """The record at a position."""
+        return await find_by_id(self.records, record_id(practice_id, position))
+
+    async def first_at_or_after(self, practice_id: str, since: datetime, last: int) -> int:
+        """The first position whose record is at or after `since` (binary search by `_id`)."""
+        low, high = 1, last + 1
+        while low < high:
+            middle = (low + high) // 2
+            record = await self.at(practice_id, middle)
+            if record is not None and record["at"] < since:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+
+def _stored_precision(at: datetime) -> datetime:
+    """UTC at millisecond precision, as the database keeps it: the hash must match later."""
+    at = at.astimezone(UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _record(event: AccessRecorded, position: int, prev_hash: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "_id": record_id(event.practice_id, position),
+        "position": position,
+        "event_id": str(event.event_id),
+        "at": _stored_precision(event.occurred_at),
+        "practice_id": event.practice_id,
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "thread_id": event.thread_id,
+        "outcome": event.outcome,
+        "request_id": event.request_id,
+        "service": event.service,
+        "prev_hash": prev_hash,
+    }
+    record["hash"] = record_hash(record, prev_hash)
+    return record

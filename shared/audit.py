@@ -1,0 +1,155 @@
+"""The audit trail: every service records accesses as events; the threads service chains them.
+
+`AuditTrail.record` publishes an `AccessRecorded` (to the practice-keyed audit topic); a
+write's record can instead ride with the write's own events through the outbox
+(`AuditTrail.event`), so it survives a crash right after the write. The chain: each stored
+record carries `prev_hash` (the previous record's `hash`) and `hash` = SHA-256 over its
+own fields and `prev_hash`, so an edited or deleted record breaks every later link.
+
+`python -m shared.audit verify [--practice ID]` walks the stored chains and reports the
+first broken link (exit status 1), reading the threads database (`THREADS_DATABASE`).
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from shared.events.audit import AccessRecorded, Outcome
+from shared.kafka import EventPublisher
+from shared.observability import correlation_id
+
+GENESIS = "0" * 64
+# The fields a record's hash covers (in this order), besides `prev_hash`.
+CHAINED_FIELDS = (
+    "position",
+    "event_id",
+    "at",
+    "practice_id",
+    "actor_id",
+    "actor_role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "thread_id",
+    "outcome",
+    "request_id",
+    "service",
+)
+
+
+def record_hash(record: Mapping[str, Any], prev_hash: str) -> str:
+    """The hash of a chained record, given the hash of the one before it."""
+    fields = {name: record.get(name) for name in CHAINED_FIELDS}
+    at = fields["at"]
+    if isinstance(at, str):  # as exported over HTTP
+        at = datetime.fromisoformat(at)
+    fields["at"] = at.astimezone(UTC).isoformat() if isinstance(at, datetime) else str(at)
+    fields["event_id"] = str(fields["event_id"])
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def first_broken_link(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The first record (in chain order) whose links do not hold, or None if all do."""
+    prev_hash, expected_position = GENESIS, 1
+    for record in records:
+        if record.get("position") != expected_position or record.get("prev_hash") != prev_hash:
+            return record
+        if record.get("hash") != record_hash(record, prev_hash):
+            return record
+        prev_hash, expected_position = record["hash"], expected_position + 1
+    return None
+
+
+class AuditTrail:
+    """Records accesses for one service."""
+
+    def __init__(self, publisher: EventPublisher, service: str) -> None:
+        self._publisher = publisher
+        self._service = service
+
+    def event(
+        self,
+        *,
+        practice_id: str,
+        actor_id: str,
+        actor_role: str,
+        action: str,
+        resource_type: str,
+        resource_id: str | None = None,
+        thread_id: str | None = None,
+        outcome: Outcome = "ok",
+        event_id: UUID | None = None,
+    ) -> AccessRecorded:
+        """The record of one access (pass a stable `event_id` for a write's own record)."""
+        fields: dict[str, Any] = {
+            "practice_id": practice_id,
+            "actor_id": actor_id,
+            "actor_role": actor_role,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "thread_id": thread_id,
+            "outcome": outcome,
+            "request_id": correlation_id.get(),
+            "service": self._service,
+        }
+        if event_id is not None:
+            fields["event_id"] = event_id
+        return AccessRecorded(**fields)
+
+    async def record(self, **access: Any) -> None:
+        """Publish the record of one access (returns once the broker has it)."""
+        await self._publisher.publish(self.event(**access))
+
+
+async def _chains(database: Any, practice: str | None) -> AsyncIterator[tuple[str, list[Any]]]:
+    heads = database["audit_heads"]
+    query = {"_id": practice} if practice else {}
+    async for head in heads.find(query):
+        records = []
+        for position in range(1, int(head["position"]) + 1):
+            found = await database["audit"].find_one({"_id": f"{head['_id']}:{position:012d}"})
+            records.append(found or {"position": None, "_id": f"{head['_id']}:{position:012d}"})
+        yield head["_id"], records
+
+
+async def _verify(practice: str | None) -> int:
+    from shared.mongo import create_mongo_client
+    from shared.settings import MongoSettings
+
+    mongo = create_mongo_client(MongoSettings())
+    database = mongo[os.environ.get("THREADS_DATABASE", "messaging_threads")]
+    broken = 0
+    try:
+        async for practice_id, records in _chains(database, practice):
+            bad = first_broken_link(records)
+            if bad is None:
+                print(f"{practice_id}: {len(records)} records, chain intact")
+            else:
+                broken += 1
+                print(f"{practice_id}: BROKEN at record {bad.get('_id')}")
+    finally:
+        await mongo.close()
+    return 1 if broken else 0
+
+
+def main() -> None:
+    """`verify [--practice ID]`: check every stored chain link by link."""
+    parser = argparse.ArgumentParser(description="Audit trail tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="report the first broken link of each chain")
+    verify.add_argument("--practice")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(_verify(args.practice)))
+
+
+if __name__ == "__main__":
+    main()
