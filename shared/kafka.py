@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
 from faststream.security import (
@@ -20,11 +21,13 @@ from faststream.security import (
     SASLScram256,
     SASLScram512,
 )
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from shared import topics
 from shared.events.base import Event
+from shared.metrics import DEAD_LETTERED, EVENTS_PREFIX
 from shared.observability import correlation_id
 from shared.settings import KafkaSettings
 
@@ -191,6 +194,7 @@ class DeadLetterMiddleware(BaseMiddleware):
         await broker.publish(
             msg.body, topic=topics.dlq(topic), key=getattr(record, "key", None), headers=headers
         )
+        DEAD_LETTERED.labels(topic, headers["dlq_error"]).inc()
         log.error(
             "message dead-lettered",
             extra={
@@ -249,7 +253,13 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         client_id=client_id,
-        middlewares=[middleware],
+        # Events handled per topic and status, published per topic (prometheus-client).
+        middlewares=[
+            KafkaPrometheusMiddleware(
+                registry=REGISTRY, app_name=client_id, metrics_prefix=EVENTS_PREFIX
+            ),
+            middleware,
+        ],
         # FastStream's own error logs go through the JSON formatter (type only, never text);
         # its per-message "Received"/"Processed" lines are DEBUG, below the logger's level.
         logger=logging.getLogger("faststream"),

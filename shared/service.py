@@ -20,6 +20,7 @@ from shared.auth import TokenVerifier
 from shared.body_limit import BodySizeLimit
 from shared.ids import new_id
 from shared.kafka import EventPublisher, client_options, consumers_assigned
+from shared.metrics import install_metrics
 from shared.mongo import create_mongo_client
 from shared.observability import configure_logging, correlation_id
 from shared.problems import install_problem_handlers
@@ -125,13 +126,15 @@ def create_service_app(
     routers: list[APIRouter],
     broker: KafkaBroker,
 ) -> FastAPI:
-    """A FastAPI app with problem details, health, correlation ids, a body cap and AsyncAPI docs."""
+    """A FastAPI app: problem details, health, metrics, correlation ids, a body cap, AsyncAPI."""
     configure_logging()
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
     # Added first, so it runs inside the correlation middleware: a 413 carries the id too.
     app.add_middleware(BodySizeLimit)
     app.add_middleware(CorrelationId)
+    # Outermost: times every request, the 413s and 401s included.
+    install_metrics(app, broker)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

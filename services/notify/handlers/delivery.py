@@ -31,6 +31,7 @@ from shared.clock import utcnow
 from shared.events.base import Event
 from shared.ids import stable_uuid
 from shared.kafka import EventPublisher
+from shared.metrics import DELIVERIES, count_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def accept_job(job: Job, *, tools: DeliveryTools, dispatcher: Dispatcher) 
                     attempt(delivery, lease_until=lease_until, tools=tools, profile=profile)
                 )
     await tools.publisher.publish_all(settled_now)
+    count_deliveries(settled_now)
 
 
 def _inbox_delivered(job: Job) -> Delivery:
@@ -226,6 +228,7 @@ async def finish(
     """Store the final outcome, publish it, then drop the record's queue entry."""
     settled = await tools.deliveries.settle(delivery, status, reason)
     await announce(settled, tools=tools)
+    DELIVERIES.labels(delivery.channel, status).inc()
 
 
 async def announce(settled: Delivery, *, tools: DeliveryTools) -> None:

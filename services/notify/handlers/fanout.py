@@ -6,6 +6,7 @@ from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent
 from shared.ids import stable_uuid
 from shared.kafka import EventPublisher
+from shared.metrics import FANOUT_JOBS
 
 
 def job_event(job: Job) -> NotificationRequested:
@@ -51,6 +52,7 @@ async def fan_out_announcement(event: AnnouncementPublished, *, publisher: Event
         for recipient_id in dict.fromkeys(event.recipient_ids)
     ]
     await publisher.publish_all(list(jobs))
+    FANOUT_JOBS.labels("announcement").inc(len(jobs))
     return len(jobs)
 
 
@@ -69,3 +71,4 @@ async def fan_out_message(event: MessageSent, *, publisher: EventPublisher) -> N
             )
         )
     )
+    FANOUT_JOBS.labels("direct_message").inc()
