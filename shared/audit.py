@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from fastapi import Depends, Request
+
+from shared.auth import CurrentCaller
 from shared.events.audit import AccessRecorded, Outcome
 from shared.kafka import EventPublisher
 from shared.observability import correlation_id
@@ -108,6 +111,38 @@ class AuditTrail:
     async def record(self, **access: Any) -> None:
         """Publish the record of one access (returns once the broker has it)."""
         await self._publisher.publish(self.event(**access))
+
+
+def audited(action: str, resource_type: str, resource_param: str | None = None) -> Any:
+    """A route dependency recording the caller's access, with its outcome, after the route.
+
+    For routes whose use case does not record its own access (every service's app state
+    holds its `AuditTrail`, set by `shared.service.service_runtime`).
+    """
+
+    async def record(request: Request, caller: CurrentCaller) -> AsyncIterator[None]:
+        outcome: Outcome = "ok"
+        try:
+            yield
+        except Exception as error:
+            status = getattr(error, "status", None) or getattr(error, "status_code", None)
+            outcome = (
+                "not_found" if status == 404 or "NotFound" in type(error).__name__ else "denied"
+            )
+            raise
+        finally:
+            trail: AuditTrail = request.app.state.audit_trail
+            await trail.record(
+                practice_id=caller.practice_id,
+                actor_id=caller.id,
+                actor_role=caller.role.value,
+                action=action,
+                resource_type=resource_type,
+                resource_id=request.path_params.get(resource_param) if resource_param else None,
+                outcome=outcome,
+            )
+
+    return Depends(record)
 
 
 async def _chains(database: Any, practice: str | None) -> AsyncIterator[tuple[str, list[Any]]]:

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import health
+from shared.audit import AuditTrail
 from shared.auth import TokenVerifier
 from shared.body_limit import BodySizeLimit
 from shared.ids import new_id
@@ -81,6 +82,7 @@ async def service_runtime(
     runtime = Runtime(
         db=mongo[database], broker=broker, publisher=EventPublisher(broker, f"/{name}")
     )
+    app.state.audit_trail = AuditTrail(runtime.publisher, name)
     try:
         yield runtime
     finally:

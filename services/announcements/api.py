@@ -27,6 +27,7 @@ from services.announcements.domain import (
     RecipientsRejected,
     Stats,
 )
+from shared.audit import audited
 from shared.auth import CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from shared.problems import Problem, not_found
@@ -209,7 +210,11 @@ def _inbox_item(item: InboxItem) -> InboxItemOut:
     )
 
 
-@router.post("/announcements", status_code=202)
+@router.post(
+    "/announcements",
+    status_code=202,
+    dependencies=[audited("announcement.create", "announcement")],
+)
 async def send_announcement(
     payload: AnnouncementIn, caller: CurrentCaller, deps: DepsDep
 ) -> CreatedOut:
@@ -236,7 +241,9 @@ async def send_announcement(
     )
 
 
-@router.post("/announcements/preview")
+@router.post(
+    "/announcements/preview", dependencies=[audited("announcement.preview", "announcement")]
+)
 async def preview_announcement(
     payload: PreviewIn, caller: CurrentCaller, deps: DepsDep
 ) -> PreviewOut:
@@ -252,7 +259,7 @@ async def preview_announcement(
     return PreviewOut(recipient_count=count)
 
 
-@router.get("/announcements")
+@router.get("/announcements", dependencies=[audited("announcement.list", "announcement")])
 async def list_announcements(
     caller: CurrentCaller, deps: DepsDep, limit: Limit = 20, cursor: str | None = None
 ) -> SummaryPage:
@@ -269,7 +276,10 @@ async def list_announcements(
     return SummaryPage(items=items, next_cursor=_next_cursor(found, limit))
 
 
-@router.get("/announcements/{announcement_id}")
+@router.get(
+    "/announcements/{announcement_id}",
+    dependencies=[audited("announcement.view", "announcement", "announcement_id")],
+)
 async def get_announcement(
     announcement_id: str, caller: CurrentCaller, deps: DepsDep
 ) -> AnnouncementOut:
@@ -282,7 +292,7 @@ async def get_announcement(
     return AnnouncementOut(**summary.model_dump(), body=found.body, author_id=found.author_id)
 
 
-@router.get("/me/announcements")
+@router.get("/me/announcements", dependencies=[audited("announcement.inbox", "announcement")])
 async def list_my_announcements(
     caller: CurrentCaller, deps: DepsDep, limit: Limit = 20, cursor: str | None = None
 ) -> InboxPage:
@@ -302,7 +312,10 @@ async def list_my_announcements(
     )
 
 
-@router.get("/me/announcements/{announcement_id}")
+@router.get(
+    "/me/announcements/{announcement_id}",
+    dependencies=[audited("announcement.read", "announcement", "announcement_id")],
+)
 async def get_my_announcement(
     announcement_id: str, caller: CurrentCaller, deps: DepsDep
 ) -> InboxItemOut:
@@ -319,7 +332,11 @@ async def get_my_announcement(
     return _inbox_item(item)
 
 
-@router.post("/me/announcements/{announcement_id}/read", status_code=204)
+@router.post(
+    "/me/announcements/{announcement_id}/read",
+    status_code=204,
+    dependencies=[audited("announcement.mark_read", "announcement", "announcement_id")],
+)
 async def mark_announcement_read(
     announcement_id: str, caller: CurrentCaller, deps: DepsDep
 ) -> Response:

@@ -18,6 +18,7 @@ from services.announcements.store import (
 from services.announcements.subscribers import register_subscribers
 from shared.crypto import EnvelopeCipher
 from shared.events.announcements import AnnouncementPublished
+from shared.events.audit import AccessRecorded
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
 from shared.ratelimit import RateLimiter
@@ -29,7 +30,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
     settings = settings or AnnouncementsSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="announcements")
     register_subscribers(broker, settings)
-    declare_published(broker, AnnouncementPublished)
+    declare_published(broker, AnnouncementPublished, AccessRecorded)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.blocking import handlers
 from services.blocking.deps import Deps, DepsDep
 from services.blocking.domain import MAX_BULK, ClientNotFound
+from shared.audit import audited
 from shared.auth import Caller, CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from shared.problems import not_found
@@ -82,13 +83,25 @@ async def _block(caller: Caller, client_ids: list[str], deps: Deps) -> list[str]
         raise not_found("client") from error
 
 
-@router.put("/blocks/{client_id}", status_code=204, response_class=Response, responses=_ERRORS)
+@router.put(
+    "/blocks/{client_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_ERRORS,
+    dependencies=[audited("block.create", "block", "client_id")],
+)
 async def block_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
     """Block a client of the caller's practice; blocking again changes nothing."""
     await _block(_provider(caller), [client_id], deps)
 
 
-@router.delete("/blocks/{client_id}", status_code=204, response_class=Response, responses=_ERRORS)
+@router.delete(
+    "/blocks/{client_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_ERRORS,
+    dependencies=[audited("block.delete", "block", "client_id")],
+)
 async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
     """Unblock a client; unblocking a client who is not blocked changes nothing."""
     provider = _provider(caller)
@@ -105,14 +118,16 @@ async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: D
         raise not_found("client") from error
 
 
-@router.post("/blocks", responses=_BULK_RESPONSES)
+@router.post(
+    "/blocks", responses=_BULK_RESPONSES, dependencies=[audited("block.create_many", "block")]
+)
 async def block_clients(request: BulkBlockIn, caller: CurrentCaller, deps: DepsDep) -> BulkBlockOut:
     """Block several clients at once: all of them, or none if any id is not a client (404)."""
     newly = await _block(_provider(caller), request.client_ids, deps)
     return BulkBlockOut(client_ids=list(dict.fromkeys(request.client_ids)), newly_blocked=newly)
 
 
-@router.get("/blocks", responses=_LIST_ERRORS)
+@router.get("/blocks", responses=_LIST_ERRORS, dependencies=[audited("block.list", "block")])
 async def list_blocks(
     caller: CurrentCaller,
     deps: DepsDep,

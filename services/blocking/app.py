@@ -10,6 +10,7 @@ from services.blocking.deps import Deps
 from services.blocking.settings import BlockingSettings
 from services.blocking.store import BlockStore, ClientDirectory
 from services.blocking.subscribers import register_subscribers
+from shared.events.audit import AccessRecorded
 from shared.events.blocks import BlockChanged
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
@@ -21,7 +22,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
     settings = settings or BlockingSettings()  # type: ignore[call-arg]
     broker = create_broker(settings, client_id="blocking")
     register_subscribers(broker, settings)
-    declare_published(broker, BlockChanged)
+    declare_published(broker, BlockChanged, AccessRecorded)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,10 +29,11 @@ DESIGN = {
             topics.MESSAGING_AUDIT,
         },
     ),
-    "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS}),
+    # blocking and announcements also record accesses to the audit topic.
+    "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS, topics.MESSAGING_AUDIT}),
     "announcements": (
         {topics.PRACTICE_CLIENTS, topics.MESSAGING_DELIVERIES},
-        {topics.MESSAGING_ANNOUNCEMENTS},
+        {topics.MESSAGING_ANNOUNCEMENTS, topics.MESSAGING_AUDIT},
     ),
     "notify": (
         # notify also consumes its own job topic and thread state (email-if-unread, red dot).

@@ -228,3 +228,40 @@ async def _is(value: Awaitable[Any], expected: Any) -> Any:
     """The awaited value if it equals `expected`, else None (for `eventually`)."""
     found = await value
     return found if found == expected else None
+
+
+async def test_every_service_records_accesses_in_the_practice_audit_chain(system: System) -> None:
+    practice, provider = unique("pr-"), unique("p-")
+    client = await add_client(system, practice, provider)
+    as_admin = auth(provider, "provider", practice, admin=True)
+    as_client = auth(client, "client", practice)
+    async with (
+        system.client("threads") as threads,
+        system.client("blocking") as blocking,
+        system.client("announcements") as announcements,
+    ):
+        assert (await blocking.put(f"/v1/blocks/{client}", headers=as_admin)).status_code == 204
+        refused = await blocking.get("/v1/blocks", headers=as_client)
+        assert refused.status_code == 403
+        created = await announcements.post(
+            "/v1/announcements",
+            json={
+                "body": "Office closed Friday",
+                "recipients": {"all_clients": True},
+                "idempotency_key": unique(),
+            },
+            headers=as_admin,
+        )
+        assert created.status_code == 202, created.text
+
+        async def recorded() -> list[Any] | None:
+            r = await threads.get("/v1/practice/audit", params={"limit": 100}, headers=as_admin)
+            found = [(i["service"], i["action"], i["outcome"]) for i in r.json()["items"]]
+            wanted = {
+                ("blocking", "block.create", "ok"),
+                ("blocking", "block.list", "denied"),
+                ("announcements", "announcement.create", "ok"),
+            }
+            return found if wanted <= set(found) else None
+
+        assert await eventually(recorded, timeout=20)

@@ -7,6 +7,7 @@ from services.threads.api.errors import participant
 from services.threads.deps import DepsDep
 from services.threads.domain import MAX_DISPLAY_NAME_CHARS
 from services.threads.handlers import settings as handlers
+from shared.audit import audited
 from shared.auth import CurrentCaller, Role, require_role
 
 router = APIRouter(prefix="/v1")
@@ -35,14 +36,14 @@ class ProfileOut(BaseModel):
     display_name: str
 
 
-@router.get("/practice/messaging")
+@router.get("/practice/messaging", dependencies=[audited("settings.view", "practice_settings")])
 async def get_practice_messaging(caller: CurrentCaller, deps: DepsDep) -> PracticeMessaging:
     """The caller's practice toggle."""
     enabled = await handlers.messaging_enabled(caller.practice_id, practices=deps.practices)
     return PracticeMessaging(enabled=enabled)
 
 
-@router.put("/practice/messaging")
+@router.put("/practice/messaging", dependencies=[audited("settings.change", "practice_settings")])
 async def put_practice_messaging(
     payload: PracticeMessaging, caller: CurrentCaller, deps: DepsDep
 ) -> PracticeMessaging:
@@ -67,7 +68,7 @@ async def get_profile(caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
     return ProfileOut(provider_id=caller.id, display_name=name)
 
 
-@router.put("/me/messaging-profile")
+@router.put("/me/messaging-profile", dependencies=[audited("profile.change", "provider_profile")])
 async def put_profile(payload: ProfileIn, caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
     """Choose the name on messages sent from now on."""
     require_role(caller, Role.PROVIDER)
