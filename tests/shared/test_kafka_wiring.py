@@ -18,7 +18,7 @@ from shared.kafka import EventPublisher, consumer_options, create_broker, wait_u
 from shared.observability import JsonFormatter
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, dlq, ensure_topics
-from tests.support import TopicTail, body, header, infra_env, publish_json, unique
+from tests.support import TopicTail, body, eventually, header, infra_env, publish_json, unique
 
 TOPIC = "test.wiring.v1"
 # Stands for data (a name, a message) that an error's text may quote.
@@ -153,10 +153,16 @@ async def test_dead_letter_headers_carry_a_fixed_reason_never_the_errors_text(
         await publish_json(TOPIC, poison.ping_id, poison.model_dump(mode="json"))
         [record] = await dead.wait_for(lambda r: r.key == poison.ping_id.encode())
 
+        # The consumer logs right after the DLQ has the record: wait for the line.
+        await eventually(lambda: _contains(formatted(caplog), "RuntimeError"), timeout=10)
+
     assert header(record, "dlq_error") == "handler_failed"
     assert SENTINEL not in all_headers(record)
-    assert "RuntimeError" in formatted(caplog)
     assert SENTINEL not in formatted(caplog)
+
+
+async def _contains(text: str, part: str) -> bool:
+    return part in text
 
 
 async def test_invalid_event_is_dead_lettered_with_field_locations_but_no_input(
