@@ -50,7 +50,7 @@ test-gateway: infra
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services ops
 	$(VENV)/bin/lint-imports
 
 format: install

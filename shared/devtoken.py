@@ -1,8 +1,5 @@
-"""Mint a development token: python -m shared.devtoken --role provider --sub p1 --practice pr1."""
+"""Development tokens (HS256 with MESSAGING_JWT_SECRET); the command is `msgctl token`."""
 
-import argparse
-import os
-import sys
 import time
 
 import jwt
@@ -23,33 +20,3 @@ def mint(
         "exp": now + ttl,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def main() -> int:
-    """Print a token signed with MESSAGING_JWT_SECRET."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--role", choices=["provider", "client", "admin"], required=True)
-    parser.add_argument("--sub", required=True, help="user id")
-    parser.add_argument("--practice", required=True, help="practice id")
-    parser.add_argument("--admin", action="store_true", help="practice admin (providers)")
-    parser.add_argument("--ttl", type=int, default=3600, help="seconds until expiry")
-    args = parser.parse_args()
-    secret = os.environ.get("MESSAGING_JWT_SECRET")
-    if not secret:
-        print("MESSAGING_JWT_SECRET is not set", file=sys.stderr)
-        return 2
-    print(
-        mint(
-            secret,
-            sub=args.sub,
-            role=args.role,
-            practice_id=args.practice,
-            admin=args.admin,
-            ttl=args.ttl,
-        )
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -35,8 +35,9 @@ Services are up:
   AsyncAPI       http://127.0.0.1:800N/asyncapi (JSON at /asyncapi.json)
 
 Mint a development token:
-  .venv/bin/python -m shared.devtoken --role provider --sub p1 --practice pr1 --admin
-Then: curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8001/v1/practice/messaging
+  TOKEN=\$(.venv/bin/msgctl token --role provider --sub p1 --practice pr1 --admin)
+Then: curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8000/v1/practice/messaging
+Operate: .venv/bin/msgctl status | seed | dlq list
 TXT
 }
 

@@ -1,0 +1,1 @@
+"""msgctl: the operations CLI (tokens, seeding, status, dead-letter topics, docs, keys)."""

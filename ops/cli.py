@@ -1,0 +1,248 @@
+"""msgctl: operate secure messaging from a terminal.
+
+Reads the same environment as the services (KAFKA_*, MONGODB_*, MESSAGING_JWT_SECRET) and
+THREADS_URL, BLOCKING_URL, ANNOUNCEMENTS_URL, NOTIFY_URL for the services' base URLs.
+Nothing it prints carries message text or other PHI.
+"""
+
+import asyncio
+import datetime
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ops import dlq as dead_letters
+from ops import seed as seeding
+from ops import status as state
+from ops.settings import OpsSettings
+from shared.devtoken import mint
+
+app = typer.Typer(
+    help="Operate secure messaging: tokens, demo data, status, dead-letter topics, keys.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+dlq_app = typer.Typer(help="Dead-letter topics: list, show (headers only), replay.")
+keys_app = typer.Typer(help="Key-encryption keys of the sealed message bodies.")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+
+
+def _settings() -> OpsSettings:
+    return OpsSettings()
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="provider, client or admin")],
+    sub: Annotated[str, typer.Option(help="user id")],
+    practice: Annotated[str, typer.Option(help="practice id")],
+    admin: Annotated[bool, typer.Option("--admin", help="practice admin (providers)")] = False,
+    ttl: Annotated[int, typer.Option(help="seconds until expiry")] = 3600,
+) -> None:
+    """Mint a development token signed with MESSAGING_JWT_SECRET (HS256)."""
+    if role not in {"provider", "client", "admin"}:
+        raise typer.BadParameter("role must be provider, client or admin", param_hint="--role")
+    secret = os.environ.get("MESSAGING_JWT_SECRET")
+    if not secret:
+        typer.echo("MESSAGING_JWT_SECRET is not set", err=True)
+        raise typer.Exit(2)
+    typer.echo(mint(secret, sub=sub, role=role, practice_id=practice, admin=admin, ttl=ttl))
+
+
+@app.command()
+def seed(
+    practices: Annotated[int, typer.Option(min=1, help="practices to create")] = 1,
+    clients: Annotated[int, typer.Option(min=0, help="clients per practice")] = 20,
+    providers: Annotated[int, typer.Option(min=1, help="providers per practice")] = 3,
+    prefix: Annotated[str, typer.Option(help="prefix of every id")] = "demo-",
+) -> None:
+    """Publish demo practices with their providers and clients to the directory topics."""
+    total = practices * (providers + clients)
+    with Progress(
+        TextColumn("publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("seed", total=total)
+        published = asyncio.run(
+            seeding.seed(
+                _settings(),
+                prefix=prefix,
+                practices=practices,
+                providers=providers,
+                clients=clients,
+                advance=lambda n: progress.advance(task, n),
+            )
+        )
+    first, admin_id = seeding.practice_id(prefix, 1), seeding.provider_id(prefix, 1, 1)
+    console.print(f"published {published} records ({practices} practices)")
+    console.print(
+        "a practice admin's token: "
+        f"msgctl token --role provider --sub {admin_id} --practice {first} --admin"
+    )
+
+
+@app.command()
+def status(
+    groups: Annotated[
+        str | None, typer.Option(help="regular expression of the consumer groups to show")
+    ] = None,
+) -> None:
+    """Health of each service, the topics, consumer lag per group and the outbox backlog."""
+    settings = _settings()
+    services = asyncio.run(state.health(settings))
+    table = Table(title="services")
+    for column in ("service", "url", "status", "checks", "kafka", "outbox backlog"):
+        table.add_column(column)
+    for s in services:
+        checks = ", ".join(f"{k}: {'ok' if v else 'failing'}" for k, v in s.checks.items())
+        table.add_row(
+            s.name,
+            s.url,
+            s.status,
+            checks,
+            _cell(s.reports.get("kafka")),
+            _cell(s.reports.get("outbox_backlog")),
+        )
+    console.print(table)
+    topics = Table(title="topics")
+    for column in ("topic", "partitions", "records"):
+        topics.add_column(column)
+    for t in asyncio.run(state.topics(settings)):
+        topics.add_row(t.name, str(t.partitions), str(t.records))
+    console.print(topics)
+    lag = Table(title="consumer lag")
+    for column in ("group", "topic", "partitions", "lag"):
+        lag.add_column(column)
+    for row in asyncio.run(state.lag(settings, groups)):
+        lag.add_row(row.group, row.topic, str(row.partitions), str(row.lag))
+    console.print(lag)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "ok" if value else "failing"
+    return str(value)
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Records held and replayed per dead-letter topic."""
+    table = Table(title="dead-letter topics")
+    for column in ("topic", "records", "replayed"):
+        table.add_column(column)
+    for row in asyncio.run(dead_letters.counts(_settings())):
+        table.add_row(row.topic, str(row.records), str(row.replayed))
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    topic: Annotated[str, typer.Argument(help="a topic or its .dlq")],
+    offset: Annotated[list[int] | None, typer.Option(help="only these offsets")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many, newest")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Dead-lettered records: coordinates, reason and event headers; never keys or bodies."""
+    letters = asyncio.run(
+        dead_letters.show(
+            _settings(), _dlq(topic), offsets_=set(offset) if offset else None, limit=limit
+        )
+    )
+    if as_json:
+        for d in letters:
+            typer.echo(json.dumps({**d.__dict__, "ledger_id": d.ledger_id}))
+        return
+    table = Table(title=dead_letters.dlq_topic(topic))
+    for column in (
+        "offset",
+        "at",
+        "source",
+        "reason",
+        "error",
+        "fields",
+        "type",
+        "event id",
+        "key#",
+        "replayed",
+    ):
+        table.add_column(column)
+    for d in letters:
+        h = d.headers
+        table.add_row(
+            str(d.offset),
+            datetime.datetime.fromtimestamp(d.timestamp_ms / 1000, datetime.UTC).isoformat(
+                timespec="seconds"
+            ),
+            f"{h.get('dlq_topic', '?')}[{h.get('dlq_partition', '?')}]@{h.get('dlq_offset', '?')}",
+            h.get("dlq_error", "-"),
+            h.get("dlq_error_type", "-"),
+            h.get("dlq_error_fields", "-"),
+            h.get("ce_type", "-"),
+            h.get("ce_id", "-"),
+            d.key_digest,
+            "yes" if d.replayed else "no",
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="a topic or its .dlq")],
+    offset: Annotated[list[int] | None, typer.Option(help="only these offsets")] = None,
+    reason: Annotated[str | None, typer.Option(help="only records parked for this reason")] = None,
+) -> None:
+    """Publish dead-lettered records again to their topic; each record at most once."""
+    result = asyncio.run(
+        dead_letters.replay(
+            _settings(), _dlq(topic), offsets_=set(offset) if offset else None, reason=reason
+        )
+    )
+    typer.echo(f"replayed {len(result.replayed)}, skipped {len(result.skipped)} (replayed before)")
+    for ledger_id in result.replayed:
+        typer.echo(f"  replayed {ledger_id}")
+    for ledger_id in result.skipped:
+        typer.echo(f"  skipped  {ledger_id}")
+
+
+def _dlq(topic: str) -> str:
+    try:
+        return dead_letters.dlq_topic(topic)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="TOPIC") from error
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """How many sealed values each key id wraps (python -m shared.keys status)."""
+    from shared import keys
+
+    raise typer.Exit(keys.main(["status"]))
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every data key under the active key (python -m shared.keys rewrap)."""
+    from shared import keys
+
+    raise typer.Exit(keys.main(["rewrap"]))
+
+
+def main() -> None:
+    """The msgctl entry point."""
+    app(prog_name="msgctl")
+    sys.exit(0)
