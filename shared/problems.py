@@ -1,6 +1,8 @@
 """RFC 9457 problem details for every error a service answers."""
 
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +33,52 @@ class Problem(Exception):
         self.title = title
         self.detail = detail or title
         self.headers = headers
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How one domain error answers: status, code, title and a detail that never echoes input.
+
+    `code` and `detail` may be functions of the error, for errors that carry their reason.
+    """
+
+    status: int
+    code: str | Callable[[Exception], str]
+    title: str
+    detail: str | Callable[[Exception], str]
+    headers: Callable[[Exception], dict[str, str]] | None = None
+
+
+def install_domain_errors(
+    app: FastAPI, table: Mapping[type[Exception], ProblemSpec], base: type[Exception] = Exception
+) -> None:
+    """Answer each service's domain errors as problems, from its table (the one mechanism).
+
+    Errors are matched by class, most specific first; `base` limits which exceptions the
+    handler sees (one handler per table class otherwise).
+    """
+
+    def lookup(kind: type[Exception]) -> ProblemSpec | None:
+        for klass in kind.__mro__:
+            if klass in table:
+                return table[klass]
+        return None
+
+    async def answer(request: Request, exc: Exception) -> JSONResponse:
+        spec = lookup(type(exc))
+        if spec is None:
+            return problem_response(
+                400, "bad_request", "Bad request", "The request was refused.", request.url.path
+            )
+        code = spec.code(exc) if callable(spec.code) else spec.code
+        detail = spec.detail(exc) if callable(spec.detail) else spec.detail
+        response = problem_response(spec.status, code, spec.title, detail, request.url.path)
+        if spec.headers is not None:
+            response.headers.update(spec.headers(exc))
+        return response
+
+    for klass in {base} if base is not Exception else set(table):
+        app.add_exception_handler(klass, answer)  # type: ignore[arg-type]
 
 
 def not_found(what: str = "resource") -> Problem:

@@ -1,7 +1,5 @@
 """HTTP routes of the announcements service; they map domain errors to HTTP and nothing more."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -30,7 +28,7 @@ from services.announcements.domain import (
 from shared.audit import audited
 from shared.auth import CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from shared.problems import Problem, not_found
+from shared.problems import ProblemSpec
 
 router = APIRouter(prefix="/v1", tags=["announcements"])
 
@@ -157,15 +155,17 @@ class InboxPage(BaseModel):
     next_cursor: str | None
 
 
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except RecipientsRejected as error:
-        detail = _REJECTIONS.get(error.code, "The recipients are not valid.")
-        raise Problem(422, error.code, "Invalid recipients", detail) from error
-    except AnnouncementNotFound as error:
-        raise not_found("announcement") from error
+PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    RecipientsRejected: ProblemSpec(
+        422,
+        lambda error: str(getattr(error, "code", "invalid_recipients")),
+        "Invalid recipients",
+        lambda error: _REJECTIONS.get(
+            str(getattr(error, "code", "")), "The recipients are not valid."
+        ),
+    ),
+    AnnouncementNotFound: ProblemSpec(404, "not_found", "Not found", "No such announcement."),
+}
 
 
 def _after(cursor: str | None) -> str | None:
@@ -228,14 +228,13 @@ async def send_announcement(
         subject=payload.subject,
         recipients=payload.recipients.to_domain(),
     )
-    with _domain_errors():
-        receipt = await handlers.send_announcement(
-            cmd,
-            clients=deps.clients,
-            announcements=deps.announcements,
-            max_recipients=deps.max_recipients,
-            limit=deps.send_limit,
-        )
+    receipt = await handlers.send_announcement(
+        cmd,
+        clients=deps.clients,
+        announcements=deps.announcements,
+        max_recipients=deps.max_recipients,
+        limit=deps.send_limit,
+    )
     return CreatedOut(
         announcement_id=receipt.announcement_id, recipient_count=receipt.recipient_count
     )
@@ -249,13 +248,12 @@ async def preview_announcement(
 ) -> PreviewOut:
     """How many clients an announcement would reach ("about to send to N clients")."""
     require_role(caller, Role.PROVIDER)
-    with _domain_errors():
-        count = await handlers.preview_recipients(
-            caller.practice_id,
-            payload.recipients.to_domain(),
-            clients=deps.clients,
-            max_recipients=deps.max_recipients,
-        )
+    count = await handlers.preview_recipients(
+        caller.practice_id,
+        payload.recipients.to_domain(),
+        clients=deps.clients,
+        max_recipients=deps.max_recipients,
+    )
     return PreviewOut(recipient_count=count)
 
 
@@ -284,10 +282,9 @@ async def get_announcement(
     announcement_id: str, caller: CurrentCaller, deps: DepsDep
 ) -> AnnouncementOut:
     """One of the caller's announcements with its body and stats (404 for anyone else)."""
-    with _domain_errors():
-        found = await handlers.get_sent(
-            announcement_id, caller.practice_id, caller.id, announcements=deps.announcements
-        )
+    found = await handlers.get_sent(
+        announcement_id, caller.practice_id, caller.id, announcements=deps.announcements
+    )
     summary = await _summary(found, deps)
     return AnnouncementOut(**summary.model_dump(), body=found.body, author_id=found.author_id)
 
@@ -321,14 +318,13 @@ async def get_my_announcement(
 ) -> InboxItemOut:
     """One announcement addressed to the calling client."""
     require_role(caller, Role.CLIENT)
-    with _domain_errors():
-        item = await handlers.get_inbox_item(
-            announcement_id,
-            caller.practice_id,
-            caller.id,
-            announcements=deps.announcements,
-            reads=deps.reads,
-        )
+    item = await handlers.get_inbox_item(
+        announcement_id,
+        caller.practice_id,
+        caller.id,
+        announcements=deps.announcements,
+        reads=deps.reads,
+    )
     return _inbox_item(item)
 
 
@@ -342,12 +338,11 @@ async def mark_announcement_read(
 ) -> Response:
     """Mark an announcement read (idempotent)."""
     require_role(caller, Role.CLIENT)
-    with _domain_errors():
-        await handlers.mark_read(
-            announcement_id,
-            caller.practice_id,
-            caller.id,
-            announcements=deps.announcements,
-            reads=deps.reads,
-        )
+    await handlers.mark_read(
+        announcement_id,
+        caller.practice_id,
+        caller.id,
+        announcements=deps.announcements,
+        reads=deps.reads,
+    )
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.announcements.api import router
+from services.announcements.api import PROBLEMS, router
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
 from services.announcements.store import (
@@ -21,6 +21,7 @@ from shared.events.announcements import AnnouncementPublished
 from shared.events.audit import AccessRecorded
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
+from shared.problems import install_domain_errors
 from shared.ratelimit import RateLimiter
 from shared.service import create_service_app, service_runtime
 
@@ -69,5 +70,6 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
     app = create_service_app(
         title="Announcements", lifespan=lifespan, routers=[router], broker=broker
     )
+    install_domain_errors(app, PROBLEMS)
     app.state.broker = broker
     return app

@@ -12,9 +12,13 @@ from services.blocking.domain import MAX_BULK, ClientNotFound
 from shared.audit import audited
 from shared.auth import Caller, CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from shared.problems import not_found
+from shared.problems import ProblemSpec
 
 router = APIRouter(prefix="/v1", tags=["blocks"])
+
+PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    ClientNotFound: ProblemSpec(404, "not_found", "Not found", "No such client."),
+}
 
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ClientIdPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -70,17 +74,14 @@ def _provider(caller: Caller) -> Caller:
 
 
 async def _block(caller: Caller, client_ids: list[str], deps: Deps) -> list[str]:
-    try:
-        return await handlers.block_clients(
-            caller.id,
-            caller.practice_id,
-            client_ids,
-            clients=deps.clients,
-            blocks=deps.blocks,
-            outbox=deps.outbox,
-        )
-    except ClientNotFound as error:
-        raise not_found("client") from error
+    return await handlers.block_clients(
+        caller.id,
+        caller.practice_id,
+        client_ids,
+        clients=deps.clients,
+        blocks=deps.blocks,
+        outbox=deps.outbox,
+    )
 
 
 @router.put(
@@ -105,17 +106,14 @@ async def block_client(client_id: ClientIdPath, caller: CurrentCaller, deps: Dep
 async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
     """Unblock a client; unblocking a client who is not blocked changes nothing."""
     provider = _provider(caller)
-    try:
-        await handlers.unblock_client(
-            provider.id,
-            provider.practice_id,
-            client_id,
-            clients=deps.clients,
-            blocks=deps.blocks,
-            outbox=deps.outbox,
-        )
-    except ClientNotFound as error:
-        raise not_found("client") from error
+    await handlers.unblock_client(
+        provider.id,
+        provider.practice_id,
+        client_id,
+        clients=deps.clients,
+        blocks=deps.blocks,
+        outbox=deps.outbox,
+    )
 
 
 @router.post(

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.blocking.api import router
+from services.blocking.api import PROBLEMS, router
 from services.blocking.deps import Deps
 from services.blocking.settings import BlockingSettings
 from services.blocking.store import BlockStore, ClientDirectory
@@ -14,6 +14,7 @@ from shared.events.audit import AccessRecorded
 from shared.events.blocks import BlockChanged
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
+from shared.problems import install_domain_errors
 from shared.service import create_service_app, service_runtime
 
 
@@ -43,5 +44,6 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             yield
 
     app = create_service_app(title="Blocking", lifespan=lifespan, routers=[router], broker=broker)
+    install_domain_errors(app, PROBLEMS)
     app.state.broker = broker
     return app

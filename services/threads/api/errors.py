@@ -1,64 +1,63 @@
 """Domain errors as problem details, and the caller as a thread participant."""
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.threads import domain
 from services.threads.handlers.settings import InvalidDisplayName
 from shared.auth import Caller, Role, require_role
-from shared.problems import problem_response
+from shared.problems import ProblemSpec, install_domain_errors
 
-_PROBLEMS: dict[type[domain.DomainError], tuple[int, str, str, str]] = {
-    domain.ThreadNotFound: (404, "not_found", "Not found", "No such thread."),
-    domain.ClientNotFound: (
+PROBLEMS: dict[type[Exception], ProblemSpec] = {
+    domain.ThreadNotFound: ProblemSpec(404, "not_found", "Not found", "No such thread."),
+    domain.ClientNotFound: ProblemSpec(
         404,
         "client_not_found",
         "Client not found",
         "No such client in your practice.",
     ),
-    domain.ProviderNotFound: (
+    domain.ProviderNotFound: ProblemSpec(
         404,
         "not_found",
         "Not found",
         "No such provider in your practice.",
     ),
-    domain.ClientInactive: (
+    domain.ClientInactive: ProblemSpec(
         422,
         "client_inactive",
         "Client inactive",
         "A new conversation cannot be started with an inactive client.",
     ),
-    domain.MessagingDisabled: (
+    domain.MessagingDisabled: ProblemSpec(
         403,
         "messaging_disabled",
         "Messaging disabled",
         "Secure messaging is turned off for this practice.",
     ),
-    domain.SenderBlocked: (
+    domain.SenderBlocked: ProblemSpec(
         403,
         "blocked",
         "Blocked",
         "This provider does not accept direct messages from you.",
     ),
-    domain.NotPracticeAdmin: (
+    domain.NotPracticeAdmin: ProblemSpec(
         403,
         "forbidden",
         "Forbidden",
         "Only a provider who is a practice admin may change this setting.",
     ),
-    domain.InvalidMessageBody: (
+    domain.InvalidMessageBody: ProblemSpec(
         422,
         "invalid_body",
         "Invalid message",
         "A message needs 1 to 10,000 characters and not only whitespace.",
     ),
-    InvalidDisplayName: (
+    InvalidDisplayName: ProblemSpec(
         422,
         "invalid_display_name",
         "Invalid display name",
         "A display name needs 1 to 100 characters.",
     ),
-    domain.SequenceContention: (
+    domain.SequenceContention: ProblemSpec(
         503,
         "busy",
         "Busy",
@@ -69,13 +68,7 @@ _PROBLEMS: dict[type[domain.DomainError], tuple[int, str, str, str]] = {
 
 def install_error_mapping(app: FastAPI) -> None:
     """Answer domain errors as problem details (details never echo input)."""
-
-    @app.exception_handler(domain.DomainError)
-    async def _domain_error(request: Request, exc: domain.DomainError) -> JSONResponse:
-        status, code, title, detail = _PROBLEMS.get(
-            type(exc), (400, "bad_request", "Bad request", "The request was refused.")
-        )
-        return problem_response(status, code, title, detail, request.url.path)
+    install_domain_errors(app, PROBLEMS, base=domain.DomainError)
 
 
 def participant(caller: Caller) -> domain.Participant:
