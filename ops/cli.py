@@ -9,6 +9,7 @@ import asyncio
 import datetime
 import json
 import os
+import subprocess
 import sys
 from typing import Annotated, Any
 
@@ -30,8 +31,10 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Dead-letter topics: list, show (headers only), replay.")
 keys_app = typer.Typer(help="Key-encryption keys of the sealed message bodies.")
+audit_app = typer.Typer(help="The audit trail (hash chains per practice).")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 
@@ -240,6 +243,17 @@ def keys_rewrap() -> None:
     from shared import keys
 
     raise typer.Exit(keys.main(["rewrap"]))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    practice: Annotated[str | None, typer.Option(help="only this practice's chain")] = None,
+) -> None:
+    """Check every stored audit chain link by link (python -m shared.audit verify)."""
+    command = [sys.executable, "-m", "shared.audit", "verify"]
+    if practice:
+        command += ["--practice", practice]
+    raise typer.Exit(subprocess.run(command, check=False).returncode)  # noqa: S603
 
 
 def main() -> None:

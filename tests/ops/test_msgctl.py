@@ -182,3 +182,10 @@ async def test_dlq_list_show_and_replay_once_without_printing_the_record() -> No
     assert header(replayed[0], "dlq_error") is None
     shown_again = await msgctl("dlq", "show", dlq, "--offset", offset, "--json", **ledger)
     assert json.loads(shown_again.out)["replayed"] is True
+
+
+async def test_audit_verify_runs_the_audit_module() -> None:
+    run = await msgctl(
+        "audit", "verify", "--practice", unique("pr-"), THREADS_DATABASE=unique("t_")
+    )
+    assert run.code == 0, run.err
