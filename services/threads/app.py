@@ -14,7 +14,7 @@ from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
-from services.threads.handlers.threads import thread_views
+from services.threads.handlers.threads import Conversations, thread_views
 from services.threads.settings import ThreadsSettings
 from services.threads.store import (
     AuditChain,
@@ -75,7 +75,7 @@ def build_deps(
         outbox=outbox,
         cipher=cipher,
     )
-    inboxes = InboxStore(db)
+    inboxes, providers = InboxStore(db), ProviderDirectory(db)
     states = ThreadStates(
         threads=threads,
         views=views,
@@ -99,10 +99,22 @@ def build_deps(
         publisher=publisher,
         outbox=outbox,
         messaging=messaging,
+        conversations=Conversations(
+            clients=clients,
+            providers=providers,
+            threads=threads,
+            views=views,
+            profiles=profiles,
+            practices=practices,
+            blocks=blocks,
+            audit=audit,
+            outbox=outbox,
+            inboxes=inboxes,
+        ),
         states=states,
         inboxes=inboxes,
         inbox_projection=Inboxes(inboxes=inboxes, publisher=publisher),
-        providers=ProviderDirectory(db),
+        providers=providers,
         send_limit=send_limit or RateLimiter(db, "sends", Rate(0, 60.0, 0)),
     )
 

@@ -9,6 +9,7 @@ from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
 from services.threads.handlers.state import ThreadStates
+from services.threads.handlers.threads import Conversations
 from services.threads.store import (
     AuditChain,
     BlockList,
@@ -44,6 +45,7 @@ class Deps:
     publisher: EventPublisher
     outbox: Outbox
     messaging: Messaging
+    conversations: Conversations
     states: ThreadStates
     inboxes: InboxStore
     inbox_projection: Inboxes

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.threads.api.errors import participant
 from services.threads.deps import DepsDep
-from services.threads.handlers import threads as handlers
 from services.threads.handlers.threads import ThreadState
 from shared.auth import CurrentCaller
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -102,28 +101,9 @@ async def open_thread(
     if counterpart is None or other is not None:
         field = "client_id" if who.role == "provider" else "provider_id"
         raise Problem(422, "validation_failed", "Request is not valid", f"Send only {field}.")
-    thread, created = await handlers.open_thread(
-        who,
-        counterpart,
-        clients=deps.clients,
-        providers=deps.providers,
-        threads=deps.threads,
-        views=deps.views,
-        profiles=deps.profiles,
-        practices=deps.practices,
-        blocks=deps.blocks,
-        audit=deps.audit,
-        outbox=deps.outbox,
-        inboxes=deps.inboxes,
-    )
+    thread, created = await deps.conversations.open(who, counterpart)
     response.status_code = 201 if created else 200
-    state = await handlers.state_of(
-        thread,
-        who,
-        views=deps.views,
-        clients=deps.clients,
-        profiles=deps.profiles,
-    )
+    state = await deps.conversations.state_of(thread, who)
     return thread_out(state)
 
 
@@ -139,13 +119,12 @@ async def list_threads(
     """The caller's threads, newest activity first."""
     who = participant(caller)
     after = _position(cursor)
-    found = await handlers.list_threads(
+    found = await deps.conversations.list(
         who,
         archived=box == "archive",
         query=q,
         after=after,
         limit=limit + 1,
-        inboxes=deps.inboxes,
     )
     page = found[:limit]
     next_cursor = None
@@ -170,13 +149,5 @@ def _position(cursor: str | None) -> tuple[datetime, str] | None:
 @router.get("/threads/{thread_id}")
 async def get_thread(thread_id: str, caller: CurrentCaller, deps: DepsDep) -> ThreadOut:
     """One of the caller's threads."""
-    state = await handlers.get_thread(
-        thread_id,
-        participant(caller),
-        threads=deps.threads,
-        views=deps.views,
-        clients=deps.clients,
-        profiles=deps.profiles,
-        audit=deps.audit,
-    )
+    state = await deps.conversations.get(participant(caller), thread_id)
     return thread_out(state)

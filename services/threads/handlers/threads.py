@@ -79,48 +79,6 @@ async def ensure_views(
     )
 
 
-async def open_thread(
-    who: Participant,
-    counterpart_id: str,
-    *,
-    clients: ClientDirectory,
-    providers: ProviderDirectory,
-    threads: ThreadStore,
-    views: ViewStore,
-    profiles: ProviderProfiles,
-    practices: PracticeSettings,
-    blocks: BlockList,
-    audit: AccessLog,
-    outbox: Outbox,
-    inboxes: InboxStore,
-) -> tuple[Thread, bool]:
-    """The pair's one thread, created if needed; True when this call created it.
-
-    A client reaches only an active provider of their own practice, as the practice's
-    systems publish them; a provider reaches any client of their practice.
-    """
-    is_provider = who.role == "provider"
-    provider_id, client_id = (who.id, counterpart_id) if is_provider else (counterpart_id, who.id)
-    if not is_provider and not await providers.is_active(who.practice_id, provider_id):
-        raise ProviderNotFound(provider_id)
-    client = await clients.get(who.practice_id, client_id)
-    if client is None:
-        raise ClientNotFound(client_id)
-    if not is_provider and await blocks.is_blocked(provider_id, client_id):
-        raise SenderBlocked(provider_id)
-    thread, created = await _existing_or_new(who, client, provider_id, threads, practices, outbox)
-    await ensure_views(thread, client, views=views, profiles=profiles)
-    if created is not None:
-        intent, doc = created
-        both = await thread_views(thread, views=views)
-        found = await events.thread_events(doc) + [e for v in both for e in events.inbox_events(v)]
-        if await outbox.publish_soon(intent, found):
-            # The new thread shows in the creator's list when this request ends.
-            await inboxes.wait_for(who.id, thread.thread_id, thread.created_at)
-    await audit.record(who, "thread.create" if created else "thread.open", thread.thread_id)
-    return thread, created is not None
-
-
 async def thread_views(thread: Thread, *, views: ViewStore) -> list[dict[str, Any]]:
     """Both participants' view documents of a thread (those that exist)."""
     found = await asyncio.gather(
@@ -130,78 +88,106 @@ async def thread_views(thread: Thread, *, views: ViewStore) -> list[dict[str, An
     return [doc for doc in found if doc is not None]
 
 
-async def _existing_or_new(
-    who: Participant,
-    client: Client,
-    provider_id: str,
-    threads: ThreadStore,
-    practices: PracticeSettings,
-    outbox: Outbox,
-) -> tuple[Thread, tuple[Document, dict[str, Any]] | None]:
-    existing = await threads.find_pair(provider_id, client.client_id)
-    if existing is not None:
-        if not existing.visible_to(who):
-            raise ThreadNotFound(existing.thread_id)
-        return existing, None
-    if not client.active:
-        raise ClientInactive(client.client_id)
-    if not await practices.is_enabled(who.practice_id):
-        raise MessagingDisabled(who.practice_id)
-    intent = await outbox.intend("thread", id=thread_id_for(provider_id, client.client_id))
-    thread, doc = await threads.create(who.practice_id, provider_id, client.client_id, who.id)
-    if doc is None:
-        outbox.discard(intent)
-        if not thread.visible_to(who):
-            raise ThreadNotFound(thread.thread_id)
-        return thread, None
-    return thread, (intent, doc)
+@dataclass(frozen=True)
+class Conversations:
+    """Opening, finding and listing threads, bound to their stores by the composition root."""
 
+    clients: ClientDirectory
+    providers: ProviderDirectory
+    threads: ThreadStore
+    views: ViewStore
+    profiles: ProviderProfiles
+    practices: PracticeSettings
+    blocks: BlockList
+    audit: AccessLog
+    outbox: Outbox
+    inboxes: InboxStore
 
-async def state_of(
-    thread: Thread,
-    who: Participant,
-    *,
-    views: ViewStore,
-    clients: ClientDirectory,
-    profiles: ProviderProfiles,
-) -> ThreadState:
-    """The caller's view of a thread with its unread count (views repaired if missing)."""
-    view = await views.get(thread.thread_id, who.id)
-    if view is None:
-        client = await clients.get(thread.practice_id, thread.client_id)
-        await ensure_views(thread, client, views=views, profiles=profiles)
-        view = await views.get(thread.thread_id, who.id)
-        assert view is not None
-    return ThreadState(view, view.unread_count)
+    async def open(self, who: Participant, counterpart_id: str) -> tuple[Thread, bool]:
+        """The pair's one thread, created if needed; True when this call created it.
 
+        A client reaches only an active provider of their own practice, as the practice's
+        systems publish them; a provider reaches any client of their practice.
+        """
+        is_provider = who.role == "provider"
+        provider_id, client_id = (
+            (who.id, counterpart_id) if is_provider else (counterpart_id, who.id)
+        )
+        if not is_provider and not await self.providers.is_active(who.practice_id, provider_id):
+            raise ProviderNotFound(provider_id)
+        client = await self.clients.get(who.practice_id, client_id)
+        if client is None:
+            raise ClientNotFound(client_id)
+        if not is_provider and await self.blocks.is_blocked(provider_id, client_id):
+            raise SenderBlocked(provider_id)
+        thread, created = await self._existing_or_new(who, client, provider_id)
+        await ensure_views(thread, client, views=self.views, profiles=self.profiles)
+        if created is not None:
+            await self._announce(who, thread, *created)
+        await self.audit.record(
+            who, "thread.create" if created else "thread.open", thread.thread_id
+        )
+        return thread, created is not None
 
-async def get_thread(
-    thread_id: str,
-    who: Participant,
-    *,
-    threads: ThreadStore,
-    views: ViewStore,
-    clients: ClientDirectory,
-    profiles: ProviderProfiles,
-    audit: AccessLog,
-) -> ThreadState:
-    """One of the caller's threads."""
-    thread = await visible_thread(thread_id, who, threads=threads, access=audit)
-    await audit.record(who, "thread.view", thread_id)
-    return await state_of(thread, who, views=views, clients=clients, profiles=profiles)
+    async def get(self, who: Participant, thread_id: str) -> ThreadState:
+        """One of the caller's threads."""
+        thread = await visible_thread(thread_id, who, threads=self.threads, access=self.audit)
+        await self.audit.record(who, "thread.view", thread_id)
+        return await self.state_of(thread, who)
 
+    async def state_of(self, thread: Thread, who: Participant) -> ThreadState:
+        """The caller's view of a thread with its unread count (views repaired if missing)."""
+        view = await self.views.get(thread.thread_id, who.id)
+        if view is None:
+            client = await self.clients.get(thread.practice_id, thread.client_id)
+            await ensure_views(thread, client, views=self.views, profiles=self.profiles)
+            view = await self.views.get(thread.thread_id, who.id)
+            assert view is not None
+        return ThreadState(view, view.unread_count)
 
-async def list_threads(
-    who: Participant,
-    *,
-    archived: bool,
-    query: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-    inboxes: InboxStore,
-) -> list[ThreadState]:
-    """The caller's inbox or archive, newest activity first."""
-    page = await inboxes.page(
-        who.id, who.practice_id, archived=archived, query=query, after=after, limit=limit
-    )
-    return [ThreadState(v, v.unread_count) for v in page]
+    async def list(
+        self,
+        who: Participant,
+        *,
+        archived: bool,
+        query: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[ThreadState]:
+        """The caller's inbox or archive, newest activity first (one inbox document)."""
+        page = await self.inboxes.page(
+            who.id, who.practice_id, archived=archived, query=query, after=after, limit=limit
+        )
+        return [ThreadState(v, v.unread_count) for v in page]
+
+    async def _existing_or_new(
+        self, who: Participant, client: Client, provider_id: str
+    ) -> tuple[Thread, tuple[Document, dict[str, Any]] | None]:
+        existing = await self.threads.find_pair(provider_id, client.client_id)
+        if existing is not None:
+            if not existing.visible_to(who):
+                raise ThreadNotFound(existing.thread_id)
+            return existing, None
+        if not client.active:
+            raise ClientInactive(client.client_id)
+        if not await self.practices.is_enabled(who.practice_id):
+            raise MessagingDisabled(who.practice_id)
+        intent = await self.outbox.intend("thread", id=thread_id_for(provider_id, client.client_id))
+        thread, doc = await self.threads.create(
+            who.practice_id, provider_id, client.client_id, who.id
+        )
+        if doc is None:
+            self.outbox.discard(intent)
+            if not thread.visible_to(who):
+                raise ThreadNotFound(thread.thread_id)
+            return thread, None
+        return thread, (intent, doc)
+
+    async def _announce(
+        self, who: Participant, thread: Thread, intent: Document, doc: dict[str, Any]
+    ) -> None:
+        both = await thread_views(thread, views=self.views)
+        found = await events.thread_events(doc) + [e for v in both for e in events.inbox_events(v)]
+        if await self.outbox.publish_soon(intent, found):
+            # The new thread shows in the creator's list when this request ends.
+            await self.inboxes.wait_for(who.id, thread.thread_id, thread.created_at)
