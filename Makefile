@@ -12,7 +12,7 @@ export MESSAGING_ENCRYPTION_KEYS ?= dev1:ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24tMzItYnl
 export MESSAGING_ENCRYPTION_ACTIVE_KEY ?= dev1
 export PYTHON := $(abspath $(PY))
 
-.PHONY: install infra up down logs test test-gateway test-fast lint format bench clean
+.PHONY: install infra up down logs test test-unit test-gateway test-fast lint format bench clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ test: infra
 	$(PY) -m pytest
 
 # The end-to-end suite with every HTTP call through a gateway (nginx) of its own.
+# Domain and use cases on in-memory stores: no Kafka, no database, seconds.
+test-unit: install
+	env -u KAFKA_BOOTSTRAP_SERVERS -u MONGODB_URL $(PY) -m pytest tests/unit
+
 test-gateway: infra
 	E2E_GATEWAY=1 $(PY) -m pytest tests/e2e tests/gateway
 

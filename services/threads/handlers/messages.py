@@ -13,20 +13,21 @@ from services.threads.domain import (
     check_body,
     display_name_or_default,
 )
-from services.threads.handlers.access import AccessLog
 from services.threads.handlers.threads import visible_thread
-from services.threads.store import (
-    BlockList,
-    ClientDirectory,
-    MessageStore,
-    PracticeSettings,
-    ProviderProfiles,
-    ThreadStore,
-    ViewStore,
+from services.threads.ports import (
+    AccessPort,
+    BlocksPort,
+    ClientsPort,
+    MessagesPort,
+    OutboxPort,
+    PracticesPort,
+    ProfilesPort,
+    ThreadsPort,
+    ViewsPort,
 )
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
-from shared.outbox import Document, Outbox
+from shared.outbox import Document
 
 # A recovery republishes at most this many messages of one thread per intent.
 RECOVERY_SPAN = 1000
@@ -36,15 +37,15 @@ RECOVERY_SPAN = 1000
 class Messaging:
     """The use cases of messages, bound to their stores by the composition root."""
 
-    threads: ThreadStore
-    messages: MessageStore
-    views: ViewStore
-    practices: PracticeSettings
-    blocks: BlockList
-    profiles: ProviderProfiles
-    clients: ClientDirectory
-    audit: AccessLog
-    outbox: Outbox
+    threads: ThreadsPort
+    messages: MessagesPort
+    views: ViewsPort
+    practices: PracticesPort
+    blocks: BlocksPort
+    profiles: ProfilesPort
+    clients: ClientsPort
+    audit: AccessPort
+    outbox: OutboxPort
     cipher: EnvelopeCipher
 
     async def send(

@@ -5,24 +5,28 @@ from typing import Any
 
 from services.threads import events
 from services.threads.domain import Participant, ThreadNotFound, View
-from services.threads.handlers.access import AccessLog
 from services.threads.handlers.threads import visible_thread
-from services.threads.store import MessageStore, ThreadStore, ViewStore
-from services.threads.store.inbox import InboxStore
+from services.threads.ports import (
+    AccessPort,
+    InboxesPort,
+    MessagesPort,
+    OutboxPort,
+    ThreadsPort,
+    ViewsPort,
+)
 from services.threads.store.views import view_id
-from shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
 class ThreadStates:
     """The use cases of a participant's state of a thread, bound to their stores."""
 
-    threads: ThreadStore
-    views: ViewStore
-    messages: MessageStore
-    audit: AccessLog
-    outbox: Outbox
-    inboxes: InboxStore
+    threads: ThreadsPort
+    views: ViewsPort
+    messages: MessagesPort
+    audit: AccessPort
+    outbox: OutboxPort
+    inboxes: InboxesPort
 
     async def mark_read(self, who: Participant, thread_id: str) -> None:
         """Everything up to the thread's latest message is read."""

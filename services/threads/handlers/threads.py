@@ -20,6 +20,7 @@ from services.threads.domain import (
     display_name_or_default,
 )
 from services.threads.handlers.access import AccessLog
+from services.threads.ports import AccessPort, ThreadsPort
 from services.threads.store import (
     BlockList,
     ClientDirectory,
@@ -44,7 +45,7 @@ class ThreadState:
 
 
 async def visible_thread(
-    thread_id: str, who: Participant, *, threads: ThreadStore, access: AccessLog
+    thread_id: str, who: Participant, *, threads: ThreadsPort, access: AccessPort
 ) -> Thread:
     """The thread if the caller takes part in it; otherwise ThreadNotFound (and recorded)."""
     thread = await threads.get(thread_id)
