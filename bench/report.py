@@ -175,6 +175,8 @@ def table(results: dict[str, Any]) -> str:
         f"{m.get('timestamp', '')}; BENCH_DURATION={r.get('bench_duration_s')} s, "
         f"BENCH_SCALE={r.get('bench_scale')}"
     )
+    if r.get("warning"):
+        lines.append(f"Warning: {r['warning']}.")
     return "\n".join(lines)
 
 

@@ -88,11 +88,15 @@ async def run() -> dict[str, Any]:
             t0 = time.monotonic()
             try:
                 await step(ctx)
+            except asyncio.CancelledError:  # Ctrl-C: keep what was measured
+                errors[name] = "interrupted"
+                results.setdefault("scenario_seconds", {})[name] = round(time.monotonic() - t0, 1)
+                break
             except Exception as error:  # one broken scenario must not lose the others
                 traceback.print_exc()
                 errors[name] = f"{type(error).__name__}: {error}"[:500]
             results.setdefault("scenario_seconds", {})[name] = round(time.monotonic() - t0, 1)
-        if "h" not in k.skip:
+        if "h" not in k.skip and "interrupted" not in errors.values():
             print("== h: peak RSS", flush=True)
             scenarios.memory(ctx)
     finally:
@@ -107,6 +111,14 @@ async def run() -> dict[str, Any]:
     r["client_cpu_pct"] = round(max(ctx.client_cpu), 1) if ctx.client_cpu else None
     r["push_receiver_requests"] = receiver.requests
     r["total_seconds"] = round(time.monotonic() - started, 1)
+    r["load_average_at_end"] = procs.loadavg()
+    busy = max(r["load_average_at_start"], r["load_average_at_end"])
+    cores = r["machine"].get("cores") or 1
+    if busy > 1.5 * cores:
+        r["warning"] = (
+            f"the machine was busy with other work (load average {busy:.1f} on {cores} cores): "
+            "figures are lower bounds"
+        )
     if errors:
         r["errors"] = errors
     path = report.write_json(r)
@@ -117,6 +129,8 @@ async def run() -> dict[str, Any]:
     print(f"wrote {path}" + (f" and {png}" if png else ""))
     if errors:
         print(f"scenarios that failed: {errors}")
+    if r.get("warning"):
+        print(f"WARNING: {r['warning']}")
     return r
 
 

@@ -187,11 +187,13 @@ async def new_practice(pool: Pool, prefix: str) -> Practice:
 
 
 async def open_thread(
-    pool: Pool, practice: Practice, provider_id: str, client_id: str, *, timeout: float = 120.0
+    pool: Pool, practice: Practice, provider_id: str, client_id: str, *, timeout: float = 600.0
 ) -> str:
     """The pair's thread, waiting (bounded) until threads' directory projection knows the client."""
     tok = token(provider_id, "provider", practice.practice_id)
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
+    warned = False
     while True:
         status, body = await pool.call(
             "POST", THREADS, "/v1/threads", token=tok, json_body={"client_id": client_id}
@@ -202,6 +204,9 @@ async def open_thread(
             return thread_id
         if status != 404 or time.monotonic() > deadline:
             raise RuntimeError(f"open thread: HTTP {status} {str(body)[:300]}")
+        if not warned and time.monotonic() - began > 30:
+            warned = True
+            print(f"  threads does not know client {client_id} after 30 s: its directory is behind")
         await asyncio.sleep(0.2)
 
 
