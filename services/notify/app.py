@@ -1,14 +1,17 @@
 """Composition root of the notify service."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 
 from services.notify.api import routers
 from services.notify.channels.email import Mailer
+from services.notify.channels.events import EventProducer
 from services.notify.channels.live import LiveHub
 from services.notify.channels.push import PushGateway
 from services.notify.dead_letters import DeadLetters
@@ -17,29 +20,32 @@ from services.notify.dispatcher import Dispatcher
 from services.notify.domain import RetryPolicy
 from services.notify.handlers.delivery import DeliveryTools
 from services.notify.handlers.live import LiveFeed
-from services.notify.handlers.scheduler import run_scheduler
+from services.notify.handlers.recovery import sweep, sweep_forever
+from services.notify.handlers.scheduler import Scheduler
 from services.notify.settings import NotifySettings
 from services.notify.store.deliveries import Deliveries
 from services.notify.store.live_events import LiveEvents
 from services.notify.store.projections import ClientEmails, ReadState
+from services.notify.store.queue import WorkQueue
 from services.notify.store.users import Users
 from services.notify.subscribers import register_subscribers
 from shared.events.notify import DeliveryRecorded, NotificationRequested
-from shared.ids import new_id
-from shared.kafka import EventPublisher, create_broker, declare_published
+from shared.kafka import create_broker, declare_published
 from shared.service import create_service_app, service_runtime
 
 
 def _delivery_tools(
-    settings: NotifySettings, db: Any, publisher: EventPublisher, dead_letters: DeadLetters
+    settings: NotifySettings, db: Any, publisher: EventProducer, dead_letters: DeadLetters
 ) -> DeliveryTools:
     timeout = settings.notify_send_timeout_seconds
+    concurrency = settings.notify_send_concurrency
     return DeliveryTools(
         deliveries=Deliveries(db),
+        queue=WorkQueue(db),
         users=Users(db),
         clients=ClientEmails(db),
         reads=ReadState(db),
-        push=PushGateway(settings, timeout=timeout),
+        push=PushGateway(settings, timeout=timeout, concurrency=concurrency),
         mailer=Mailer(settings, timeout=timeout),
         publisher=publisher,
         dead_letters=dead_letters,
@@ -49,6 +55,11 @@ def _delivery_tools(
         lease=timedelta(seconds=settings.notify_lease_seconds),
         lease_margin=timedelta(seconds=min(3 * timeout, settings.notify_lease_seconds / 2)),
     )
+
+
+async def _stop_consuming(broker: KafkaBroker) -> None:
+    """Stop taking new events; the producer stays up for the work still in flight."""
+    await asyncio.gather(*(subscriber.stop() for subscriber in broker.subscribers))
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -63,37 +74,46 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         async with service_runtime(
             app, settings, broker, name="notify", database=settings.notify_database
         ) as runtime:
-            tools = _delivery_tools(settings, runtime.db, runtime.publisher, DeadLetters(broker))
+            producer = EventProducer(settings, source="/notify", client_id="notify-events")
+            await producer.start()
+            tools = _delivery_tools(settings, runtime.db, producer, DeadLetters(broker))
             live_events = LiveEvents(runtime.db, retention=settings.notify_live_retention)
-            await tools.deliveries.ensure_indexes()
-            await live_events.ensure_indexes()
-            dispatcher = Dispatcher(settings.notify_send_concurrency)
+            for legacy in (tools.deliveries, tools.queue, live_events):
+                await legacy.drop_legacy_indexes()
+            scheduler = Scheduler(
+                owner=settings.notify_instance_id,
+                queue=tools.queue,
+                dispatcher=Dispatcher(settings.notify_send_concurrency),
+                release_horizon=tools.lease,
+            )
             deps = Deps(
                 users=tools.users,
                 clients=tools.clients,
                 reads=tools.reads,
                 tools=tools,
-                dispatcher=dispatcher,
+                scheduler=scheduler,
                 feed=LiveFeed(LiveHub(), live_events),
-                publisher=runtime.publisher,
+                publisher=producer,
                 heartbeat_seconds=settings.notify_heartbeat_seconds,
             )
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
+            # Work this instance owned before a restart, and work of dead instances.
+            await sweep(tools=tools, scheduler=scheduler, at_start=True)
             runtime.spawn(
-                run_scheduler(
-                    owner=f"notify-{new_id()}",
+                sweep_forever(
                     tools=tools,
-                    dispatcher=dispatcher,
-                    interval=settings.notify_scheduler_interval_seconds,
+                    scheduler=scheduler,
+                    interval=settings.notify_sweep_interval_seconds,
                 )
             )
             try:
                 yield
             finally:
-                await broker.stop()  # no new jobs while in-flight attempts are cancelled
-                await dispatcher.close()
+                await _stop_consuming(broker)
+                await scheduler.stop(settings.notify_shutdown_grace_seconds)
+                await producer.stop()
                 await tools.push.close()
 
     app = create_service_app(title="Notify", lifespan=lifespan, routers=routers, broker=broker)

@@ -3,14 +3,12 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-
-from services.notify.dispatcher import Dispatcher
-from services.notify.handlers.delivery import DeliveryTools
+from services.notify.handlers.delivery import DeliveryTools, Publisher
 from services.notify.handlers.live import LiveFeed
+from services.notify.handlers.scheduler import Scheduler
 from services.notify.store.projections import ClientEmails, ReadState
 from services.notify.store.users import Users
-from shared.kafka import EventPublisher
+from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
@@ -21,15 +19,10 @@ class Deps:
     clients: ClientEmails
     reads: ReadState
     tools: DeliveryTools
-    dispatcher: Dispatcher
+    scheduler: Scheduler
     feed: LiveFeed
-    publisher: EventPublisher
+    publisher: Publisher
     heartbeat_seconds: float
 
 
-async def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(_deps)]
+DepsDep = Annotated[Deps, from_app_state("deps")]

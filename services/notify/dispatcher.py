@@ -14,30 +14,39 @@ class Dispatcher:
     def __init__(self, concurrency: int, *, backlog: int = 2000) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._backlog = backlog
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
 
-    async def _limited(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _limited(self, work: Coroutine[Any, Any, bool]) -> bool:
         async with self._slots:
             try:
-                await work
+                return await work
             except Exception:
-                # The record stays open: its lease runs out and the scheduler retries it.
+                # The work stays queued: its lease runs out and the sweep takes it over.
                 log.warning("delivery attempt failed unexpectedly", exc_info=True)
+                return False
 
-    async def submit(self, work: Coroutine[Any, Any, None]) -> None:
-        """Start work in the background; waits only while the backlog is full."""
-        while len(self._tasks) >= self._backlog:
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+    def start(self, work: Coroutine[Any, Any, bool]) -> "asyncio.Task[bool]":
+        """Start work in the background at once (it waits for a free slot to run)."""
         task = asyncio.create_task(self._limited(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def run(self, works: list[Coroutine[Any, Any, None]]) -> None:
-        """Run a batch of work under the same limit and wait for all of it."""
-        await asyncio.gather(*(self._limited(w) for w in works))
+    async def submit(self, work: Coroutine[Any, Any, bool]) -> "asyncio.Task[bool]":
+        """Start work in the background; waits first while the backlog is full."""
+        while len(self._tasks) >= self._backlog:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        return self.start(work)
 
-    async def close(self) -> None:
-        """Stop whatever is running; open records are picked up again after their lease."""
+    @property
+    def busy(self) -> int:
+        """Attempts running or waiting for a slot."""
+        return len(self._tasks)
+
+    async def drain(self, grace: float) -> None:
+        """Let running work finish for up to `grace` seconds, then cancel what is left."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,7 +1,7 @@
 """Notify domain: deliveries, their outcomes, retry timing and generic notification text."""
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -51,6 +51,56 @@ class Delivery:
 def delivery_id(source_id: str, recipient_id: str, channel: Channel) -> str:
     """The natural key of a delivery record."""
     return f"{source_id}:{recipient_id}:{channel}"
+
+
+def new_delivery(job: Job, channel: Channel, due_at: datetime) -> Delivery:
+    """A delivery not attempted yet."""
+    return Delivery(
+        id=delivery_id(job.source_id, job.recipient_id, channel),
+        job=job,
+        channel=channel,
+        status="pending",
+        attempts=0,
+        due_at=due_at,
+    )
+
+
+def closed(delivery: Delivery, status: str, reason: str | None, at: datetime) -> Delivery:
+    """The delivery with its final outcome."""
+    return replace(
+        delivery, status=status, reason=reason, first_attempt_at=delivery.first_attempt_at or at
+    )
+
+
+FINAL_STATUSES = ("delivered", "sent", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of an announcement: up to 1,000 clients, fanned out together."""
+
+    announcement_id: str
+    practice_id: str
+    part: int
+    recipients: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """The part's natural key."""
+        return f"{self.announcement_id}#{self.part}"
+
+    def jobs(self) -> list[Job]:
+        """One job per distinct recipient (recipients are clients)."""
+        return [
+            Job(
+                source="announcement",
+                source_id=self.announcement_id,
+                practice_id=self.practice_id,
+                recipient_id=recipient_id,
+                recipient_role="client",
+            )
+            for recipient_id in dict.fromkeys(self.recipients)
+        ]
 
 
 @dataclass(frozen=True)
@@ -126,6 +176,24 @@ class Profile:
 
     prefs: Preferences
     devices: list[Device]
+
+
+def push_skip(profile: Profile) -> Skipped | None:
+    """Why a push has nothing to send, if it has not."""
+    if not profile.prefs.push:
+        return Skipped("opted_out")
+    if not profile.devices:
+        return Skipped("no_device")
+    return None
+
+
+@dataclass(frozen=True)
+class ReadPosition:
+    """What notify knows of one participant in one thread (from the threads service)."""
+
+    read_seq: int = 0
+    # The participant's red dot as of the thread's latest state change, if any is known.
+    unread_threads: int | None = None
 
 
 def email_address_for(job: Job, prefs: Preferences, directory_email: str | None) -> str | None:

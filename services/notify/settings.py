@@ -1,5 +1,7 @@
 """Notify service settings."""
 
+import socket
+
 from pydantic import Field
 
 from shared.service import InfraSettings
@@ -11,6 +13,10 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
 
     notify_port: int = 8004
     notify_database: str = "messaging_notify"
+    # This instance's stable name: it owns its queued work under it (a restart takes that
+    # work back at once) and names its live-stream consumer groups, which therefore resume
+    # where the previous run stopped. Give each replica its own (e.g. a StatefulSet pod name).
+    notify_instance_id: str = Field(default_factory=socket.gethostname, min_length=1)
     # An email for a direct message goes out only if it is still unread after this delay.
     notify_email_delay_seconds: float = Field(default=900, ge=0)
     # A failing delivery is retried with backoff for at most this long, then marked failed.
@@ -18,14 +24,19 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     notify_retry_base_seconds: float = Field(default=1.0, gt=0)
     notify_link_base_url: str = "https://portal.messaging.invalid"
     notify_heartbeat_seconds: float = Field(default=15, gt=0)
-    # How often the scheduler looks for due deliveries (delayed emails, retries, takeovers).
-    notify_scheduler_interval_seconds: float = Field(default=1.0, gt=0)
-    # A claimed delivery belongs to its claimant this long; then another instance may take over.
+    # Queued work runs on in-process timers; this slow sweep only picks up work whose owner
+    # died (its lease ran out). It reads the queue, which holds open work only.
+    notify_sweep_interval_seconds: float = Field(default=45, gt=0)
+    # Queued work belongs to its owner this long past its due time; then another may take it.
     notify_lease_seconds: float = Field(default=120, gt=0)
     notify_send_timeout_seconds: float = Field(default=10, gt=0)
+    # On a graceful stop, attempts in flight get this long to finish; the rest are released
+    # at once for another instance (or the next start) to deliver, without waiting for a lease.
+    notify_shutdown_grace_seconds: float = Field(default=5, ge=0)
     # Delivery workers per process (the jobs topic has 12 partitions; keep this at most that).
     notify_delivery_consumers: int = Field(default=4, ge=1, le=12)
-    # Deliveries attempted at once by one process (the gateway and SMTP server see no more).
-    notify_send_concurrency: int = Field(default=8, ge=1)
+    # Deliveries attempted at once by one process, over one pooled keep-alive HTTP client
+    # (the gateway and SMTP server see no more connections than this).
+    notify_send_concurrency: int = Field(default=64, ge=1)
     # Live events kept per user for replay after a reconnect.
     notify_live_retention: int = Field(default=200, ge=1)

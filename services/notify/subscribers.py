@@ -7,7 +7,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import Field
 
 from services.notify.deps import Deps
-from services.notify.handlers import fanout, live, projections
+from services.notify.handlers import fanout, live, parts, projections
 from services.notify.handlers.delivery import accept_job
 from services.notify.settings import NotifySettings
 from shared import topics
@@ -15,7 +15,6 @@ from shared.events.announcements import AnnouncementPublished
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent, ThreadCreated, ThreadStateChanged
-from shared.ids import new_id
 from shared.kafka import consumer_options
 
 # `messaging.threads.v1` carries several event types; `event_type` tells them apart.
@@ -30,7 +29,7 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
 
     @broker.subscriber(topics.MESSAGING_ANNOUNCEMENTS, **group("notify.fanout.announcements"))
     async def on_announcement(event: AnnouncementPublished, deps: Deps = Context("deps")) -> None:
-        await fanout.fan_out_announcement(event, publisher=deps.publisher)
+        await parts.accept_part(fanout.part_of(event), tools=deps.tools, scheduler=deps.scheduler)
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **group("notify.fanout.messages"))
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
@@ -63,15 +62,19 @@ def register_job_consumer(
         include_in_schema=documented,
     )
     async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
-        await accept_job(fanout.job_of(event), tools=deps.tools, dispatcher=deps.dispatcher)
+        await accept_job(fanout.job_of(event), tools=deps.tools, scheduler=deps.scheduler)
 
 
 def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
-    """Each process reads every live-worthy event itself: its own groups, from now on."""
-    instance = new_id()[:12]
+    """Each instance reads every live-worthy event itself, in groups of its own.
+
+    The groups are named after the instance, so a restart resumes where the previous run
+    stopped: events sent while it was down are stored for `Last-Event-ID` replay, and no
+    group is left behind per start. A new instance's groups start from the newest events.
+    """
 
     def live_group(name: str) -> dict[str, object]:
-        options = consumer_options(settings, f"notify.live.{name}.{instance}")
+        options = consumer_options(settings, f"notify.live.{name}.{settings.notify_instance_id}")
         options["auto_offset_reset"] = "latest"
         return options
 

@@ -10,9 +10,8 @@ from fastapi import FastAPI
 
 from services.notify.app import create_app
 from services.notify.deps import Deps
-from services.notify.domain import Delivery, delivery_id
+from services.notify.domain import FINAL_STATUSES, Delivery, delivery_id
 from services.notify.settings import NotifySettings
-from services.notify.store.deliveries import FINAL_STATUSES
 from tests.receivers import PushGatewayStub, SmtpStub, push_gateway, serve, smtp_server
 from tests.support import base_settings, running, unique
 
@@ -52,7 +51,8 @@ def notify_settings(gateway_url: str, smtp_port: int, **overrides: Any) -> Notif
         "notify_email_delay_seconds": 1.0,
         "notify_retry_base_seconds": 0.05,
         "notify_retry_max_seconds": 2.0,
-        "notify_scheduler_interval_seconds": 0.25,
+        # Work runs on timers; the sweep only matters for the takeover tests, which set it.
+        "notify_instance_id": unique("notify-"),
         "notify_send_timeout_seconds": 2.0,
         "notify_heartbeat_seconds": 1.0,
         # One delivery worker joins its group at once; several rebalance for seconds.

@@ -41,16 +41,18 @@ def notification(
 
 
 class PushGateway:
-    """One HTTP client per process to the configured gateway."""
+    """One pooled keep-alive HTTP client per process to the configured gateway."""
 
-    def __init__(self, settings: PushSettings, *, timeout: float) -> None:
+    def __init__(self, settings: PushSettings, *, timeout: float, concurrency: int) -> None:
         self._url = settings.push_gateway_url
         self._app_ids = {
             "ios": settings.push_app_id_ios,
             "android": settings.push_app_id_android,
             "web": settings.push_app_id_web,
         }
-        self._http = httpx.AsyncClient(timeout=timeout)
+        # As many connections as pushes in flight, all kept alive between pushes.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits)
         # httpx logs every request at INFO; gateway URLs may carry credentials.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -1,11 +1,11 @@
-"""Fan-out: one NotificationRequested job per recipient of a message or announcement."""
+"""Fan-out: a direct message becomes a job for its recipient; an announcement part, a Part."""
 
-from services.notify.domain import Job
+from services.notify.domain import Job, Part
+from services.notify.handlers.delivery import Publisher
 from shared.events.announcements import AnnouncementPublished
 from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent
 from shared.ids import stable_uuid
-from shared.kafka import EventPublisher
 from shared.metrics import FANOUT_JOBS
 
 
@@ -37,26 +37,17 @@ def job_of(event: NotificationRequested) -> Job:
     )
 
 
-async def fan_out_announcement(event: AnnouncementPublished, *, publisher: EventPublisher) -> int:
-    """One job per recipient of an announcement part (recipients are clients)."""
-    jobs = [
-        job_event(
-            Job(
-                source="announcement",
-                source_id=event.announcement_id,
-                practice_id=event.practice_id,
-                recipient_id=recipient_id,
-                recipient_role="client",
-            )
-        )
-        for recipient_id in dict.fromkeys(event.recipient_ids)
-    ]
-    await publisher.publish_all(list(jobs))
-    FANOUT_JOBS.labels("announcement").inc(len(jobs))
-    return len(jobs)
+def part_of(event: AnnouncementPublished) -> Part:
+    """The part of an announcement an event carries."""
+    return Part(
+        announcement_id=event.announcement_id,
+        practice_id=event.practice_id,
+        part=event.part,
+        recipients=tuple(event.recipient_ids),
+    )
 
 
-async def fan_out_message(event: MessageSent, *, publisher: EventPublisher) -> None:
+async def fan_out_message(event: MessageSent, *, publisher: Publisher) -> None:
     """One job for the recipient of a direct message."""
     await publisher.publish(
         job_event(

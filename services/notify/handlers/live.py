@@ -1,14 +1,11 @@
 """Live events for connected browsers: ids and counts only, replayable after a reconnect."""
 
-import collections
 from collections.abc import AsyncIterator
 
 from services.notify.channels.live import LiveHub
 from services.notify.domain import LiveEvent
 from services.notify.store.live_events import LiveEvents
 from shared.events.threads import MessageSent, ThreadStateChanged
-
-PRUNE_EVERY = 50
 
 
 class LiveFeed:
@@ -17,16 +14,11 @@ class LiveFeed:
     def __init__(self, hub: LiveHub, events: LiveEvents) -> None:
         self.hub = hub
         self.events = events
-        self._since_prune: collections.Counter[str] = collections.Counter()
 
     async def emit(self, event: LiveEvent) -> None:
-        """Hand the event to open streams here and keep it for replay."""
+        """Hand the event to open streams here, then keep it for replay (once, by any process)."""
         self.hub.publish(event)
-        if await self.events.add(event):
-            self._since_prune[event.user_id] += 1
-            if self._since_prune[event.user_id] >= PRUNE_EVERY:
-                self._since_prune[event.user_id] = 0
-                await self.events.prune(event.user_id)
+        await self.events.add(event)
 
     async def stream(self, user_id: str, last_event_id: str | None) -> AsyncIterator[LiveEvent]:
         """What a stream shows: missed events after `last_event_id`, then live ones."""

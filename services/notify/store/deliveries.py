@@ -1,24 +1,30 @@
-"""Delivery records: one per (source, recipient, channel), enforced by a unique index.
+"""Delivery records: one per (source, recipient, channel), its natural key as `_id`.
 
-Open work lives in a small `delivery_queue` (one entry per record not yet settled and
-announced), so the scheduler never scans the ever-growing record collection. Attempts are
-made exclusive across instances without atomic updates (FerretDB has none): an attempt is
-claimed by inserting a claim document whose id every racer computes identically.
+The `_id` is the unique index that makes every record exist once, so inserting a batch
+of records also tells which deliveries were handled already (the duplicates). Records
+are only ever read, updated or deleted by `_id`: the development server (FerretDB)
+serves nothing else from an index. Records that are final when first written
+(inboxes, nothing to send, and an announcement's pushes) go out in unordered bulk
+inserts, group-committed across concurrent callers.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import asyncio
+import contextlib
+from datetime import datetime
 from typing import Any
 
-from services.notify.domain import Channel, Delivery, Job, delivery_id
+from pymongo.errors import BulkWriteError, OperationFailure
+
+from services.notify.domain import Delivery, Job
+from shared.batching import InsertBatcher
 from shared.clock import utcnow
 from shared.events.notify import DeliveryRecorded
 from shared.ids import stable_uuid
 from shared.mongo import DuplicateKeyError
 
-FINAL_STATUSES = ("delivered", "sent", "failed", "skipped")
-# A queue entry whose record has not appeared after this long was left by a failed open.
-ORPHAN_GRACE = timedelta(minutes=5)
+DUPLICATE_KEY = 11000
+# Lookups by `_id` in flight at once when many records are read (recovery, tests).
+READ_CONCURRENCY = 32
 
 
 def _job(doc: dict[str, Any]) -> Job:
@@ -47,8 +53,10 @@ def _delivery(doc: dict[str, Any]) -> Delivery:
     )
 
 
-def _job_fields(job: Job) -> dict[str, Any]:
+def _document(delivery: Delivery, now: datetime) -> dict[str, Any]:
+    job = delivery.job
     return {
+        "_id": delivery.id,
         "source": job.source,
         "source_id": job.source_id,
         "practice_id": job.practice_id,
@@ -57,6 +65,14 @@ def _job_fields(job: Job) -> dict[str, Any]:
         "thread_id": job.thread_id,
         "seq": job.seq,
         "job_event_id": job.job_event_id,
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "reason": delivery.reason,
+        "attempts": delivery.attempts,
+        "due_at": delivery.due_at,
+        "first_attempt_at": delivery.first_attempt_at,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -74,175 +90,86 @@ def recorded_event(delivery: Delivery) -> DeliveryRecorded:
     )
 
 
-@dataclass(frozen=True)
-class QueueEntry:
-    """Open work on one record: when to look at it next, and the claim turn reached."""
-
-    delivery_id: str
-    due_at: datetime
-    turn: int
-
-
 class Deliveries:
-    """The `deliveries` records, their work queue and attempt claims."""
+    """The `deliveries` records."""
 
     def __init__(self, db: Any) -> None:
         self._records = db["deliveries"]
-        self._queue = db["delivery_queue"]
-        self._claims = db["delivery_claims"]
+        self._batcher = InsertBatcher(self._records)
 
-    async def ensure_indexes(self) -> None:
-        """One record per (source, recipient, channel); the queue is scanned by due time."""
-        await self._records.create_index(
-            [("source_id", 1), ("recipient_id", 1), ("channel", 1)],
-            unique=True,
-            name="one_per_recipient_channel",
-        )
-        await self._queue.create_index([("due_at", 1)], name="due")
+    async def drop_legacy_indexes(self) -> None:
+        """Earlier versions kept a secondary unique index; `_id` alone is the key now."""
+        await drop_index(self._records, "one_per_recipient_channel")
 
-    async def open(self, job: Job, channel: Channel, *, due_at: datetime) -> Delivery | None:
-        """Create the record of a delivery still to make; None if it exists (handled already).
-
-        The queue entry comes first: a crash in between leaves an entry the scheduler
-        resolves, never a record nobody will look at.
-        """
-        record_id = delivery_id(job.source_id, job.recipient_id, channel)
+    async def add(self, deliveries: list[Delivery]) -> set[str]:
+        """Insert records in one unordered bulk write; returns the ids that existed already."""
+        if not deliveries:
+            return set()
         now = utcnow()
-        await self._queue.update_one(
-            {"_id": record_id}, {"$setOnInsert": {"due_at": due_at, "turn": 0}}, upsert=True
-        )
-        doc = {
-            "_id": record_id,
-            **_job_fields(job),
-            "channel": channel,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": due_at,
-            "created_at": now,
-            "updated_at": now,
-        }
         try:
-            await self._records.insert_one(doc)
-        except DuplicateKeyError:
-            return None
-        return _delivery(doc)
+            await self._records.insert_many([_document(d, now) for d in deliveries], ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {deliveries[e["index"]].id for e in errors}
+        return set()
 
-    async def record(
-        self, job: Job, channel: Channel, status: str, reason: str | None = None
-    ) -> Delivery | None:
-        """Create a record that is final at once (inbox, nothing to send); None if it exists."""
-        now = utcnow()
-        doc = {
-            "_id": delivery_id(job.source_id, job.recipient_id, channel),
-            **_job_fields(job),
-            "channel": channel,
-            "status": status,
-            "reason": reason,
-            "attempts": 0,
-            "due_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
+    async def add_one(self, delivery: Delivery) -> bool:
+        """Insert one record, group-committed with concurrent callers; False if it existed."""
         try:
-            await self._records.insert_one(doc)
+            await self._batcher.insert(_document(delivery, utcnow()))
         except DuplicateKeyError:
-            return None
-        return _delivery(doc)
+            return False
+        return True
 
     async def get(self, record_id: str) -> Delivery | None:
         """A record by id."""
         doc = await self._records.find_one({"_id": record_id})
         return _delivery(doc) if doc else None
 
-    async def due(self, now: datetime, *, limit: int) -> list[QueueEntry]:
-        """Queue entries whose time has come (delayed emails, retries, abandoned attempts)."""
-        cursor = self._queue.find({"due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
-        return [QueueEntry(d["_id"], d["due_at"], d.get("turn", 0)) async for d in cursor]
+    async def get_many(self, record_ids: list[str]) -> dict[str, Delivery]:
+        """Records by id (each looked up by `_id`); missing ones are left out."""
+        slots = asyncio.Semaphore(READ_CONCURRENCY)
 
-    async def claim(
-        self, entry: QueueEntry, attempt: int, owner: str, lease: timedelta
-    ) -> datetime | None:
-        """Take one attempt of a record for this process (its lease end), unless someone holds it.
+        async def one(record_id: str) -> Delivery | None:
+            async with slots:
+                return await self.get(record_id)
 
-        Racers that see the same state insert the same claim id, so exactly one wins; a
-        claim whose lease ran out (its holder died) passes the turn to the next claim id.
-        """
-        turn = entry.turn
-        while True:
-            claim_id = f"{entry.delivery_id}#{attempt}#{turn}"
-            lease_until = utcnow() + lease
-            try:
-                await self._claims.insert_one(
-                    {"_id": claim_id, "owner": owner, "lease_until": lease_until}
-                )
-                break
-            except DuplicateKeyError:
-                held = await self._claims.find_one({"_id": claim_id})
-                if held is None or held["lease_until"] > utcnow():
-                    return None
-                turn += 1
-        # Keeps other instances' scans off the record while we hold it.
-        await self._queue.update_one(
-            {"_id": entry.delivery_id}, {"$set": {"due_at": lease_until, "turn": turn + 1}}
-        )
-        return lease_until
+        found = await asyncio.gather(*(one(i) for i in record_ids))
+        return {d.id: d for d in found if d is not None}
 
-    async def settle(self, delivery: Delivery, status: str, reason: str | None) -> Delivery:
-        """Close a record with its final outcome (its queue entry stays until announced)."""
-        now = utcnow()
+    async def settle(self, delivery: Delivery) -> None:
+        """Store a record's final outcome (the delivery carries it)."""
         await self._records.update_one(
             {"_id": delivery.id},
             {
                 "$set": {
-                    "status": status,
-                    "reason": reason,
-                    "updated_at": now,
-                    "first_attempt_at": delivery.first_attempt_at or now,
+                    "status": delivery.status,
+                    "reason": delivery.reason,
+                    "first_attempt_at": delivery.first_attempt_at,
+                    "updated_at": utcnow(),
                 }
             },
         )
-        return Delivery(
-            id=delivery.id,
-            job=delivery.job,
-            channel=delivery.channel,
-            status=status,
-            attempts=delivery.attempts,
-            due_at=delivery.due_at,
-            first_attempt_at=delivery.first_attempt_at or now,
-            reason=reason,
-        )
 
-    async def announced(self, delivery: Delivery) -> None:
-        """The outcome is published: the record needs no more work."""
-        await self._queue.delete_one({"_id": delivery.id})
-
-    async def drop_orphan(self, entry: QueueEntry) -> None:
-        """Remove a queue entry whose record never appeared."""
-        if entry.due_at < utcnow() - ORPHAN_GRACE:
-            await self._queue.delete_one({"_id": entry.delivery_id})
-
-    async def reschedule(
-        self, delivery: Delivery, *, due_at: datetime, first_attempt_at: datetime, error: str
-    ) -> None:
-        """Count a failed attempt and set when to try again."""
+    async def reschedule(self, delivery: Delivery, *, error: str) -> None:
+        """Store a failed attempt: the count, the first attempt's time and when to try again."""
         await self._records.update_one(
-            {"_id": delivery.id, "attempts": delivery.attempts},
+            {"_id": delivery.id},
             {
                 "$set": {
-                    "status": "retrying",
-                    "attempts": delivery.attempts + 1,
-                    "due_at": due_at,
-                    "first_attempt_at": first_attempt_at,
+                    "status": delivery.status,
+                    "attempts": delivery.attempts,
+                    "due_at": delivery.due_at,
+                    "first_attempt_at": delivery.first_attempt_at,
                     "last_error": error,
                     "updated_at": utcnow(),
                 }
             },
         )
-        await self._queue.update_one({"_id": delivery.id}, {"$set": {"due_at": due_at, "turn": 0}})
 
-    async def by_source(self, source_id: str, channel: Channel | None = None) -> list[Any]:
-        """Raw records of one source (for operators and tests)."""
-        where: dict[str, Any] = {"source_id": source_id}
-        if channel:
-            where["channel"] = channel
-        return [doc async for doc in self._records.find(where)]
+
+async def drop_index(collection: Any, name: str) -> None:
+    with contextlib.suppress(OperationFailure):  # absent already: the usual case
+        await collection.drop_index(name)

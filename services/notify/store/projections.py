@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from services.notify.domain import ReadPosition
 from shared.events.clients import ClientRecordChanged
 from shared.events.threads import ThreadStateChanged
 from shared.mongo import find_by_id
@@ -37,11 +38,16 @@ class ClientEmails:
 
 
 class ReadState:
-    """From `messaging.threads.v1`: how far each participant has read, and their red dot."""
+    """From `messaging.threads.v1`: each participant's read position and red dot, per thread.
+
+    One document per (thread, participant), written only by the consumer that owns the
+    thread's partition (the topic is keyed by thread), so its non-atomic updates never
+    race. It also keeps the participant's red dot as of the thread's latest change: a
+    push about a message in that thread reads both in one lookup by `_id`.
+    """
 
     def __init__(self, db: Any) -> None:
         self._reads = db["read_state"]
-        self._badges = db["badges"]
 
     async def apply(self, event: ThreadStateChanged) -> None:
         """Record a participant's read position (it only moves forward) and red-dot count."""
@@ -49,26 +55,22 @@ class ReadState:
             {"_id": f"{event.thread_id}:{event.participant_id}"},
             {
                 "$max": {"read_seq": event.read_seq},
-                "$set": {"unread": event.unread, "thread_id": event.thread_id},
+                "$set": {
+                    "unread": event.unread,
+                    "unread_threads": event.unread_threads,
+                    "as_of": event.occurred_at,
+                    "thread_id": event.thread_id,
+                },
             },
             upsert=True,
         )
-        await self._badges.update_one(
-            {"_id": event.participant_id, "as_of": {"$lte": event.occurred_at}},
-            {"$set": {"unread_threads": event.unread_threads, "as_of": event.occurred_at}},
-        )
-        await self._badges.update_one(
-            {"_id": event.participant_id},
-            {"$setOnInsert": {"unread_threads": event.unread_threads, "as_of": event.occurred_at}},
-            upsert=True,
-        )
 
-    async def read_seq(self, thread_id: str, participant_id: str) -> int:
-        """The highest message seq the participant has read in a thread (0: none)."""
+    async def position(self, thread_id: str, participant_id: str) -> ReadPosition:
+        """How far the participant has read in a thread, and their red dot (if known)."""
         doc = await self._reads.find_one({"_id": f"{thread_id}:{participant_id}"})
-        return int(doc["read_seq"]) if doc else 0
-
-    async def unread_threads(self, participant_id: str) -> int | None:
-        """The participant's latest known red-dot count, if any."""
-        doc = await self._badges.find_one({"_id": participant_id})
-        return int(doc["unread_threads"]) if doc else None
+        if doc is None:
+            return ReadPosition()
+        unread = doc.get("unread_threads")
+        return ReadPosition(
+            int(doc.get("read_seq", 0)), int(unread) if unread is not None else None
+        )

@@ -12,6 +12,7 @@ from typing import Any
 from services.notify.domain import Device, Preferences, Profile
 from shared.clock import utcnow
 from shared.ids import stable_uuid
+from shared.mongo import find_by_id
 
 
 def device_id_for(user_id: str, token: str) -> str:
@@ -115,7 +116,10 @@ class Users:
         if device is None:
             return False
         await self._users.update_one({"_id": user_id}, {"$unset": {f"devices.{device_id}": ""}})
-        await self._tokens.delete_one({"_id": _token_key(device.token), "user_id": user_id})
+        key = _token_key(device.token)
+        # The token may have moved to another user since: only its owner's mapping goes.
+        if await find_by_id(self._tokens, key, user_id=user_id) is not None:
+            await self._tokens.delete_one({"_id": key})
         return True
 
     async def remove_tokens(self, user_id: str, tokens: list[str]) -> int:

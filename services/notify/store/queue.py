@@ -1,0 +1,182 @@
+"""The work queue: one entry per piece of open work, removed once the work is settled.
+
+An entry is either one delivery (a delayed email, a retry, a push in flight) or one
+announcement part being fanned out. It names its owner (the instance running it on an
+in-process timer) and a lease: once the lease has run out, the owner is presumed dead
+and any instance may take the entry over. Takeovers are made exclusive without atomic
+updates (the development server has none): a claim document is inserted whose id every
+racer computes alike from the entry's generation, so exactly one insert succeeds.
+
+Every access is by `_id` except `claimable`, the recovery sweep's one query, which runs
+at start and then every few tens of seconds, never per event; it reads this collection
+alone, and the collection holds open work only (empty at rest but for delayed emails).
+"""
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from pymongo.errors import BulkWriteError
+
+from services.notify.domain import Part
+from services.notify.store.deliveries import DUPLICATE_KEY, drop_index
+from shared.clock import utcnow
+from shared.mongo import DuplicateKeyError
+
+Kind = Literal["delivery", "part"]
+# Entries the sweep takes on per pass.
+SWEEP_BATCH = 500
+UPDATE_CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """Open work: what it is, who runs it, when it is due and until when its owner holds it."""
+
+    id: str
+    kind: Kind
+    owner: str | None
+    due_at: datetime
+    lease_until: datetime
+    gen: int = 0
+    created_at: datetime | None = None
+    part: Part | None = None
+
+
+def part_entry_id(part: Part) -> str:
+    """The queue entry of an announcement part."""
+    return f"part:{part.key}"
+
+
+def _document(entry: QueueEntry) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": entry.id,
+        "kind": entry.kind,
+        "owner": entry.owner,
+        "due_at": entry.due_at,
+        "lease_until": entry.lease_until,
+        "gen": entry.gen,
+        "created_at": entry.created_at or utcnow(),
+    }
+    if entry.part is not None:
+        doc["part"] = {
+            "announcement_id": entry.part.announcement_id,
+            "practice_id": entry.part.practice_id,
+            "part": entry.part.part,
+            "recipients": list(entry.part.recipients),
+        }
+    return doc
+
+
+def _entry(doc: dict[str, Any]) -> QueueEntry:
+    # Entries written before leases existed have only a due time: they are free to take.
+    due_at: datetime = doc.get("due_at") or utcnow()
+    part = doc.get("part")
+    return QueueEntry(
+        id=doc["_id"],
+        kind=doc.get("kind", "delivery"),
+        owner=doc.get("owner"),
+        due_at=due_at,
+        lease_until=doc.get("lease_until", due_at),
+        gen=doc.get("gen", 0),
+        created_at=doc.get("created_at", due_at),
+        part=Part(
+            part["announcement_id"], part["practice_id"], part["part"], tuple(part["recipients"])
+        )
+        if part
+        else None,
+    )
+
+
+class WorkQueue:
+    """The `delivery_queue` entries and their takeover claims."""
+
+    def __init__(self, db: Any) -> None:
+        self._queue = db["delivery_queue"]
+        self._claims = db["delivery_claims"]
+
+    async def drop_legacy_indexes(self) -> None:
+        """Earlier versions polled the queue by due time through an index; nothing does now."""
+        await drop_index(self._queue, "due")
+
+    async def add(self, entries: list[QueueEntry]) -> set[str]:
+        """Insert entries in one unordered bulk write; returns the ids that existed already."""
+        if not entries:
+            return set()
+        try:
+            await self._queue.insert_many([_document(e) for e in entries], ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {entries[e["index"]].id for e in errors}
+        return set()
+
+    async def get(self, entry_id: str) -> QueueEntry | None:
+        """An entry by id."""
+        doc = await self._queue.find_one({"_id": entry_id})
+        return _entry(doc) if doc else None
+
+    async def remove(self, entry_id: str) -> None:
+        """The work is settled."""
+        await self._queue.delete_one({"_id": entry_id})
+
+    async def renew(self, entry_id: str, lease_until: datetime) -> None:
+        """The owner is still at it (long fan-outs): extend its lease."""
+        await self._queue.update_one({"_id": entry_id}, {"$set": {"lease_until": lease_until}})
+
+    async def reschedule(self, entry_id: str, due_at: datetime, lease_until: datetime) -> None:
+        """The owner will try again at `due_at`."""
+        await self._queue.update_one(
+            {"_id": entry_id}, {"$set": {"due_at": due_at, "lease_until": lease_until}}
+        )
+
+    async def release(self, entry_ids: list[str]) -> None:
+        """The owner stops: the entries are free to take at once (by `_id`, a few at a time)."""
+        now = utcnow()
+        slots = asyncio.Semaphore(UPDATE_CONCURRENCY)
+
+        async def one(entry_id: str) -> None:
+            async with slots:
+                await self._queue.update_one(
+                    {"_id": entry_id}, {"$set": {"owner": None, "lease_until": now}}
+                )
+
+        await asyncio.gather(*(one(i) for i in entry_ids))
+
+    async def claimable(self, now: datetime, *, owned_by: str | None = None) -> list[QueueEntry]:
+        """Entries whose lease has run out (and, at start, those this instance owned before).
+
+        The recovery sweep's query: it reads the whole queue, which holds open work only,
+        at start and every sweep interval; nothing on a request or consumer path calls it.
+        """
+        expired: list[dict[str, Any]] = [
+            {"lease_until": {"$lte": now}},
+            {"lease_until": {"$exists": False}},
+        ]
+        if owned_by is not None:
+            expired.append({"owner": owned_by})
+        cursor = self._queue.find({"$or": expired}, {"part": 0}).limit(SWEEP_BATCH)
+        return [_entry(doc) async for doc in cursor]
+
+    async def claim(
+        self, entry: QueueEntry, owner: str, lease_until: datetime
+    ) -> QueueEntry | None:
+        """Take an entry over for `owner`, unless another instance got there first."""
+        try:
+            await self._claims.insert_one(
+                {"_id": f"{entry.id}#{entry.gen}", "owner": owner, "at": utcnow()}
+            )
+        except DuplicateKeyError:
+            return None
+        await self._queue.update_one(
+            {"_id": entry.id},
+            {"$set": {"owner": owner, "lease_until": lease_until, "gen": entry.gen + 1}},
+        )
+        # A racer that read the entry before an earlier takeover finished could hold a stale
+        # generation: only the entry as stored now tells whether this claim is current.
+        fresh = await self.get(entry.id)
+        if fresh is None or fresh.owner != owner or fresh.gen != entry.gen + 1:
+            return None
+        return replace(fresh, owner=owner)
