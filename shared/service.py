@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -91,6 +91,15 @@ async def service_runtime(
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
         await broker.stop()
         await mongo.close()
+
+
+def from_app_state(name: str) -> Any:
+    """A route dependency answering what the composition root put in `app.state.<name>`."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(dependency)
 
 
 class CorrelationId:

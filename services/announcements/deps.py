@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-
 from services.announcements.store import (
     AnnouncementStore,
     ClientProjection,
@@ -12,6 +10,7 @@ from services.announcements.store import (
     ReadMarks,
 )
 from shared.ratelimit import RateLimiter
+from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
@@ -26,9 +25,4 @@ class Deps:
     send_limit: RateLimiter
 
 
-async def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(_deps)]
+DepsDep = Annotated[Deps, from_app_state("deps")]

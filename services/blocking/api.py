@@ -11,7 +11,7 @@ from services.blocking.deps import Deps, DepsDep
 from services.blocking.domain import MAX_BULK, ClientNotFound
 from shared.audit import audited
 from shared.auth import Caller, CurrentCaller, Role, require_role
-from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from shared.pagination import MAX_LIMIT, after_key, keyed_page
 from shared.problems import ProblemSpec
 
 router = APIRouter(prefix="/v1", tags=["blocks"])
@@ -135,16 +135,10 @@ async def list_blocks(
 ) -> BlockPage:
     """The caller's blocked clients whose first and/or last name matches `q`, in name order."""
     provider = _provider(caller)
-    position = decode_cursor(cursor)
     found = await handlers.list_blocked(
-        provider.id,
-        q,
-        after=str(position["k"]) if position and "k" in position else None,
-        limit=limit + 1,
-        blocks=deps.blocks,
+        provider.id, q, after=after_key(cursor), limit=limit + 1, blocks=deps.blocks
     )
-    page = found[:limit]
-    next_cursor = encode_cursor({"k": page[-1].sort_key}) if len(found) > limit else None
+    page, next_cursor = keyed_page(found, limit, key=lambda b: b.sort_key)
     return BlockPage(
         items=[
             BlockedClientOut(

@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-
 from services.blocking.store import BlockStore, ClientDirectory
 from shared.kafka import EventPublisher
 from shared.outbox import Outbox
+from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
@@ -20,9 +19,4 @@ class Deps:
     publisher: EventPublisher
 
 
-async def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(_deps)]
+DepsDep = Annotated[Deps, from_app_state("deps")]

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-
 from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
@@ -26,6 +24,7 @@ from shared.crypto import EnvelopeCipher
 from shared.kafka import EventPublisher
 from shared.outbox import Outbox
 from shared.ratelimit import RateLimiter
+from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,4 @@ class Deps:
     send_limit: RateLimiter
 
 
-async def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(_deps)]
+DepsDep = Annotated[Deps, from_app_state("deps")]

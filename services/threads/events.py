@@ -3,6 +3,7 @@
 from typing import Any
 
 from services.threads.domain import View
+from services.threads.store.views import to_view
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.events.threads import (
@@ -139,21 +140,4 @@ def state_event(entry: InboxEntryChanged, unread_threads: int) -> ThreadStateCha
 
 def view_of(entry: InboxEntryChanged) -> View:
     """The domain view an inbox entry describes."""
-    return View(
-        thread_id=entry.thread_id,
-        participant_id=entry.participant_id,
-        role=entry.participant_role,
-        other_id=entry.other_id,
-        other_first_name=entry.other_first_name,
-        other_last_name=entry.other_last_name,
-        other_display_name=entry.other_display_name,
-        created_at=entry.created_at,
-        last_message_at=entry.last_message_at,
-        activity_at=entry.activity_at,
-        last_seq=entry.last_seq,
-        read_seq=entry.read_seq,
-        unread=entry.unread,
-        archived=entry.archived,
-        last_incoming_seq=entry.last_incoming_seq,
-        own_after_read=entry.own_after_read,
-    )
+    return to_view({**entry.model_dump(), "role": entry.participant_role})

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from services.threads.deps import DepsDep
 from services.threads.handlers import projections
 from shared.auth import CurrentCaller, Role, require_role
-from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from shared.pagination import MAX_LIMIT, after_key, keyed_page
 
 router = APIRouter(prefix="/v1")
 
@@ -39,16 +39,10 @@ async def search_clients(
 ) -> ClientPage:
     """Clients of the caller's practice whose name matches `q`."""
     require_role(caller, Role.PROVIDER, Role.ADMIN)
-    position = decode_cursor(cursor)
     found = await projections.search_clients(
-        caller.practice_id,
-        q,
-        after=position.get("k") if position else None,
-        limit=limit + 1,
-        clients=deps.clients,
+        caller.practice_id, q, after=after_key(cursor), limit=limit + 1, clients=deps.clients
     )
-    page = found[:limit]
-    next_cursor = encode_cursor({"k": page[-1].sort_key}) if len(found) > limit else None
+    page, next_cursor = keyed_page(found, limit, key=lambda c: c.sort_key)
     return ClientPage(
         items=[
             ClientOut(

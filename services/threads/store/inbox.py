@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from services.threads.domain import View
+from services.threads.store.views import to_view as view_of
 from shared.events.threads import InboxEntryChanged
 
 _ENTRY_FIELDS = tuple(
@@ -30,25 +31,8 @@ def _entry(change: InboxEntryChanged) -> dict[str, Any]:
 
 
 def to_view(participant_id: str, entry: dict[str, Any]) -> View:
-    """The domain view an inbox entry holds."""
-    return View(
-        thread_id=entry["thread_id"],
-        participant_id=participant_id,
-        role=entry["participant_role"],
-        other_id=entry["other_id"],
-        other_first_name=entry.get("other_first_name", ""),
-        other_last_name=entry.get("other_last_name", ""),
-        other_display_name=entry.get("other_display_name", ""),
-        created_at=entry["created_at"],
-        last_message_at=entry.get("last_message_at"),
-        activity_at=entry["activity_at"],
-        last_seq=entry.get("last_seq", 0),
-        read_seq=entry.get("read_seq", 0),
-        unread=entry.get("unread", False),
-        archived=entry.get("archived", False),
-        last_incoming_seq=entry.get("last_incoming_seq", 0),
-        own_after_read=entry.get("own_after_read", 0),
-    )
+    """The domain view an inbox entry holds (an entry is a view snapshot)."""
+    return view_of({**entry, "participant_id": participant_id, "role": entry["participant_role"]})
 
 
 def _newer(change: InboxEntryChanged, current: dict[str, Any] | None) -> bool:
