@@ -54,6 +54,7 @@ def _delivery_tools(
         email_delay=timedelta(seconds=settings.notify_email_delay_seconds),
         lease=timedelta(seconds=settings.notify_lease_seconds),
         lease_margin=timedelta(seconds=min(3 * timeout, settings.notify_lease_seconds / 2)),
+        push_batch=settings.notify_push_batch_size,
     )
 
 

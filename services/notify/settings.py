@@ -38,5 +38,9 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     # Deliveries attempted at once by one process, over one pooled keep-alive HTTP client
     # (the gateway and SMTP server see no more connections than this).
     notify_send_concurrency: int = Field(default=64, ge=1)
+    # An announcement's pushes go to the gateway this many recipients to a request (their
+    # devices in one notification, which carries no content, only an opaque id per
+    # announcement); 1 sends each recipient's push on its own.
+    notify_push_batch_size: int = Field(default=50, ge=1, le=500)
     # Live events kept per user for replay after a reconnect.
     notify_live_retention: int = Field(default=200, ge=1)

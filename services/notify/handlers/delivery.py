@@ -80,6 +80,8 @@ class DeliveryTools:
     lease: timedelta
     # An attempt starts only if it can finish well within its lease.
     lease_margin: timedelta
+    # Recipients of an announcement whose pushes share one gateway request.
+    push_batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -212,14 +214,37 @@ async def _push(delivery: Delivery, profile: Profile, tools: DeliveryTools) -> O
     if job.source == "direct_message" and job.thread_id is not None:
         position = await tools.reads.position(job.thread_id, job.recipient_id)
         unread = max(position.unread_threads or 0, 1)
-    # Opaque to the gateway: the delivery id would name the recipient.
-    result = await tools.push.send(str(stable_uuid(delivery.id, "push")), unread, profile.devices)
-    if result.rejected:
-        removed = await tools.users.remove_tokens(job.recipient_id, result.rejected)
-        log.info("rejected pushkeys removed", extra={"delivery_id": delivery.id, "count": removed})
-        if isinstance(result.outcome, Sent) and len(set(result.rejected)) >= len(profile.devices):
-            return Skipped("rejected")
-    return result.outcome
+    result = await tools.push.send(push_notification_id(job, delivery.id), unread, profile.devices)
+    return await push_outcome(delivery, profile, result.outcome, result.rejected, tools)
+
+
+def push_notification_id(job: Job, delivery_id: str) -> str:
+    """The push's opaque id: the same for every push of one announcement, and per message.
+
+    A repeated push carries the same id, so the app shows it once; the id is a hash,
+    because a delivery id would name the recipient.
+    """
+    if job.source == "announcement":
+        return str(stable_uuid(job.source_id, "push"))
+    return str(stable_uuid(delivery_id, "push"))
+
+
+async def push_outcome(
+    delivery: Delivery,
+    profile: Profile,
+    outcome: Outcome,
+    rejected: list[str],
+    tools: DeliveryTools,
+) -> Outcome:
+    """A push's outcome for one recipient: devices the gateway rejected are forgotten."""
+    mine = {d.token for d in profile.devices} & set(rejected)
+    if not mine:
+        return outcome
+    removed = await tools.users.remove_tokens(delivery.job.recipient_id, sorted(mine))
+    log.info("rejected pushkeys removed", extra={"delivery_id": delivery.id, "count": removed})
+    if isinstance(outcome, Sent) and len(mine) >= len(profile.devices):
+        return Skipped("rejected")
+    return outcome
 
 
 async def email_address(job: Job, prefs: Preferences, tools: DeliveryTools) -> str | None:

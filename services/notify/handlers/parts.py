@@ -4,14 +4,17 @@ A part is queued as one entry (its recipients inside, a bounded document), so a 
 anywhere is resumed from the queue. Its deliveries are planned from each recipient's
 profile and directory address (lookups by `_id`, many at once); every record that is
 final at once (the inbox, nothing to send) goes out in one unordered bulk insert, whose
-duplicates tell a replayed part from a new one. Pushes and emails then run concurrently
-under the process's send limit, each outcome stored (group-committed inserts) and then
-published; when all are settled the part's entry goes.
+duplicates tell a replayed part from a new one. Pushes (a batch of recipients' devices
+per gateway request) and emails then run concurrently under the process's send limit,
+over one pooled keep-alive client; each outcome is stored (group-committed inserts) and
+then published. When all are settled the part's entry goes.
 """
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.notify.domain import (
     FINAL_STATUSES,
@@ -29,6 +32,9 @@ from services.notify.handlers.delivery import (
     announce,
     attempt,
     email_address,
+    push_notification_id,
+    push_outcome,
+    settle,
 )
 from services.notify.handlers.scheduler import Scheduler
 from services.notify.store.queue import QueueEntry, part_entry_id
@@ -153,21 +159,53 @@ async def _send_all(
     to_send: list[Delivery], plan: Plan, tools: DeliveryTools, scheduler: Scheduler
 ) -> bool:
     """Attempt every delivery under the process's send limit; True once all are settled."""
+    pushes = [d for d in to_send if d.channel == "push"]
+    batches: list[list[Delivery]] = [
+        pushes[i : i + tools.push_batch] for i in range(0, len(pushes), tools.push_batch)
+    ]
+    batches += [[d] for d in to_send if d.channel != "push"]
     tasks = []
-    for delivery in to_send:
+    for batch in batches:
         if scheduler.stopping:
             break  # the rest is left to whoever resumes the part
-        run = Attempt(delivery, lease_until=utcnow() + tools.lease, stored=False, queued=False)
-        work = attempt(
-            run,
-            tools=tools,
-            scheduler=scheduler,
-            profile=plan.profiles[delivery.job.recipient_id],
-            address=plan.addresses.get(delivery.job.recipient_id),
-        )
-        tasks.append(await scheduler.dispatcher.submit(work))
+        tasks.append(await scheduler.dispatcher.submit(_attempt(batch, plan, tools, scheduler)))
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    return len(tasks) == len(to_send) and all(r is True for r in results)
+    return len(tasks) == len(batches) and all(r is True for r in results)
+
+
+def _attempt(
+    batch: list[Delivery], plan: Plan, tools: DeliveryTools, scheduler: Scheduler
+) -> Coroutine[Any, Any, bool]:
+    first = batch[0]
+    if len(batch) > 1:
+        return _push_together(batch, plan, tools, scheduler)
+    run = Attempt(first, lease_until=utcnow() + tools.lease, stored=False, queued=False)
+    return attempt(
+        run,
+        tools=tools,
+        scheduler=scheduler,
+        profile=plan.profiles[first.job.recipient_id],
+        address=plan.addresses.get(first.job.recipient_id),
+    )
+
+
+async def _push_together(
+    batch: list[Delivery], plan: Plan, tools: DeliveryTools, scheduler: Scheduler
+) -> bool:
+    """Push several recipients' devices in one gateway request, then settle each."""
+    started = utcnow()
+    profiles = [plan.profiles[d.job.recipient_id] for d in batch]
+    devices = [device for profile in profiles for device in profile.devices]
+    # Announcements are not counted in the red dot; every push of one shares its opaque id.
+    result = await tools.push.send(push_notification_id(batch[0].job, batch[0].id), 1, devices)
+
+    async def one(delivery: Delivery, profile: Profile) -> None:
+        outcome = await push_outcome(delivery, profile, result.outcome, result.rejected, tools)
+        run = Attempt(delivery, lease_until=started + tools.lease, stored=False, queued=False)
+        await settle(run, outcome, started=started, tools=tools, scheduler=scheduler)
+
+    await asyncio.gather(*(one(d, p) for d, p in zip(batch, profiles, strict=True)))
+    return True
 
 
 async def resume(entry: QueueEntry, *, tools: DeliveryTools, scheduler: Scheduler) -> None:
