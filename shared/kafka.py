@@ -29,7 +29,8 @@ from shared import topics
 from shared.events.base import Event
 from shared.metrics import DEAD_LETTERED, EVENTS_PREFIX
 from shared.observability import correlation_id
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, TracingSettings
+from shared.tracing import KafkaTracing, configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,10 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
-    """A broker whose producer is idempotent with acks=all and whose consumers dead-letter."""
+    """A broker whose producer is idempotent with acks=all and whose consumers dead-letter.
+
+    With tracing on (`TracingSettings`), its consumers and publishes carry spans too.
+    """
     middleware = type(
         "ConfiguredDeadLetterMiddleware",
         (DeadLetterMiddleware,),
@@ -248,18 +252,23 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
             "transient_window_seconds": settings.kafka_transient_window_seconds,
         },
     )
+    middlewares: list[Any] = [
+        # Events handled per topic and status, published per topic (prometheus-client).
+        KafkaPrometheusMiddleware(
+            registry=REGISTRY, app_name=client_id, metrics_prefix=EVENTS_PREFIX
+        ),
+        middleware,
+    ]
+    if isinstance(settings, TracingSettings) and settings.otel_traces_enabled:
+        configure_tracing(settings, service_name=client_id)
+        # Outermost: the consumer span covers the retries and the dead-lettering.
+        middlewares.insert(0, KafkaTracing)
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         acks="all",
         enable_idempotence=True,
         client_id=client_id,
-        # Events handled per topic and status, published per topic (prometheus-client).
-        middlewares=[
-            KafkaPrometheusMiddleware(
-                registry=REGISTRY, app_name=client_id, metrics_prefix=EVENTS_PREFIX
-            ),
-            middleware,
-        ],
+        middlewares=middlewares,
         # FastStream's own error logs go through the JSON formatter (type only, never text);
         # its per-message "Received"/"Processed" lines are DEBUG, below the logger's level.
         logger=logging.getLogger("faststream"),

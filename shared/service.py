@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
@@ -25,13 +26,14 @@ from shared.metrics import install_metrics
 from shared.mongo import create_mongo_client
 from shared.observability import configure_logging, correlation_id
 from shared.problems import install_problem_handlers
-from shared.settings import AuthSettings, KafkaSettings, MongoSettings
+from shared.settings import AuthSettings, KafkaSettings, MongoSettings, TracingSettings
 from shared.topics import ensure_topics
+from shared.tracing import ServerSpans, current_trace_id, is_traced
 
 log = logging.getLogger(__name__)
 
 
-class InfraSettings(KafkaSettings, MongoSettings, AuthSettings):
+class InfraSettings(KafkaSettings, MongoSettings, AuthSettings, TracingSettings):
     """The slices every service needs."""
 
 
@@ -106,17 +108,20 @@ class CorrelationId:
     """ASGI middleware: every request runs with a correlation id, echoed in the response.
 
     Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a
-    stream per request on the hot path.
+    stream per request on the hot path. With `from_trace` (tracing on, inside the server
+    span) the id is the trace id, so logs and traces meet.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, from_trace: bool = False) -> None:
         self.app = app
+        self.from_trace = from_trace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = (Headers(scope=scope).get("x-correlation-id") or new_id())[:100]
+        cid = current_trace_id() if self.from_trace else None
+        cid = cid or (Headers(scope=scope).get("x-correlation-id") or new_id())[:100]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -130,6 +135,18 @@ class CorrelationId:
             correlation_id.reset(token)
 
 
+# FastAPI's own OpenTelemetry spans (on whenever an SDK tracer provider is set) carry the
+# URL path and query (ids, search terms) and its logs exception texts: tracing here is
+# shared.tracing's, whose spans carry routes, topics, statuses and event ids only.
+NO_NATIVE_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
+
 def create_service_app(
     *,
     title: str,
@@ -139,11 +156,14 @@ def create_service_app(
 ) -> FastAPI:
     """A FastAPI app: problem details, health, metrics, correlation ids, a body cap, AsyncAPI."""
     configure_logging()
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     install_problem_handlers(app)
     # Added first, so it runs inside the correlation middleware: a 413 carries the id too.
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(CorrelationId)
+    traced = is_traced(broker)
+    app.add_middleware(CorrelationId, from_trace=traced)
+    if traced:  # outside the correlation middleware, whose id is then the trace id
+        app.add_middleware(ServerSpans)
     # Outermost: times every request, the 413s and 401s included.
     install_metrics(app, broker)
     app.include_router(health.router)

@@ -175,3 +175,12 @@ class PushSettings(_Slice):
     push_app_id_ios: str = "com.practice.portal.ios"
     push_app_id_android: str = "com.practice.portal.android"
     push_app_id_web: str = "com.practice.portal.web"
+
+
+class TracingSettings(_Slice):
+    """OpenTelemetry tracing: off unless switched on; the exporter reads the standard
+    `OTEL_EXPORTER_OTLP_*` variables itself."""
+
+    otel_traces_enabled: bool = False
+    # The `service.name` of this process's spans; unset: the service's own name.
+    otel_service_name: str | None = None

@@ -130,7 +130,7 @@ def topic_page(doc: TopicDoc) -> str:
         "| value | JSON (UTF-8): one of the event types below, told apart by `ce_type` |",
         "| headers | CloudEvents: `ce_specversion` (1.0), `ce_id` (= `event_id`), `ce_type`,"
         " `ce_source`, `ce_time`, `content-type` (application/json); `correlation_id` when"
-        " known |",
+        " known; W3C Trace Context `traceparent` (and `tracestate`) when the producer traces |",
         f"| partitions | {spec.partitions} |",
         f"| cleanup | {_cleanup(spec)} |",
         f"| producers | {', '.join(doc.producers) or '-'} |",
