@@ -19,11 +19,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from aiokafka.errors import KafkaTimeoutError
+
 from shared.batching import InsertBatcher
 from shared.clock import utcnow
 from shared.events.base import Event
 from shared.ids import new_id
-from shared.kafka import EventPublisher
+from shared.kafka import EventPublisher, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,14 @@ Recover = Callable[[Document], Awaitable[list[Event]]]
 DELETE_BATCH = 500
 PARK_AFTER_TRIES = 5
 MAX_RETRY_DELAY = 30.0
+
+
+def unavailable(error: BaseException) -> bool:
+    """The broker or the database did not answer: worth waiting for, never a reason to park.
+
+    aiokafka reports an unreachable broker as a (non-retriable) KafkaTimeoutError.
+    """
+    return is_transient(error) or isinstance(error, KafkaTimeoutError)
 
 
 def new_revision() -> dict[str, Any]:
@@ -143,13 +153,24 @@ class Outbox:
         try:
             await self.recover(intent)
         except Exception as error:
-            tries = self._tries[intent["_id"]] = self._tries.get(intent["_id"], 0) + 1
             log.warning(
                 "intent recovery failed",
                 extra={"intent_kind": intent["kind"], "error_type": type(error).__name__},
             )
+            if unavailable(error):
+                return False  # the broker or the database is away: no fault of the intent's
+            tries = self._tries[intent["_id"]] = self._tries.get(intent["_id"], 0) + 1
             if tries >= PARK_AFTER_TRIES:
-                await self._park(intent, error)
+                try:
+                    await self._park(intent, error)
+                except Exception as park_error:  # the database went away: park it later
+                    log.warning(
+                        "parking an intent failed",
+                        extra={
+                            "intent_kind": intent["kind"],
+                            "error_type": type(park_error).__name__,
+                        },
+                    )
             return False
         self._tries.pop(intent["_id"], None)
         return True
