@@ -6,18 +6,23 @@ Nothing it prints carries message text or other PHI.
 """
 
 import asyncio
+import contextlib
 import datetime
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ops import audit
 from ops import dlq as dead_letters
 from ops import seed as seeding
 from ops import status as state
@@ -31,7 +36,7 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Dead-letter topics: list, show (headers only), replay.")
 keys_app = typer.Typer(help="Key-encryption keys of the sealed message bodies.")
-audit_app = typer.Typer(help="The audit trail (hash chains per practice).")
+audit_app = typer.Typer(help="The audit trail (hash chains per practice): verify, export.")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
@@ -254,6 +259,63 @@ def audit_verify(
     if practice:
         command += ["--practice", practice]
     raise typer.Exit(subprocess.run(command, check=False).returncode)  # noqa: S603
+
+
+@audit_app.command("export")
+def audit_export(
+    practice: Annotated[str, typer.Option(help="the practice whose trail to export")],
+    since: Annotated[
+        str | None, typer.Option(help="records at or after (ISO 8601; UTC without an offset)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="records at or before (ISO 8601; UTC without an offset)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write to this file (default: standard output)")
+    ] = None,
+) -> None:
+    """Write a practice's audit records as JSON lines, oldest first, verifying every link."""
+    start, end = _instant(since, "--since"), _instant(until, "--until")
+    try:
+        with _json_lines(out) as write:
+            result = asyncio.run(
+                audit.export(_settings(), practice, since=start, until=end, write=write)
+            )
+    except audit.ChainBroken as broken:
+        typer.echo(f"{broken}: export refused", err=True)
+        raise typer.Exit(1) from None
+    except PyMongoError as error:
+        typer.echo(f"the threads database did not answer ({type(error).__name__})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"exported {result.written} records of {practice} (chain of {result.verified} verified)",
+        err=True,
+    )
+
+
+def _instant(value: str | None, option: str) -> datetime.datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter("not an ISO 8601 time", param_hint=option) from error
+    return at if at.tzinfo else at.replace(tzinfo=datetime.UTC)
+
+
+@contextlib.contextmanager
+def _json_lines(out: Path | None) -> Iterator[Callable[[dict[str, Any]], object]]:
+    """Where exported lines go: standard output, or a file that appears only when complete."""
+    if out is None:
+        yield lambda line: typer.echo(json.dumps(line))
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as file:
+            yield lambda line: file.write(json.dumps(line) + "\n")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ class OpsSettings(KafkaSettings, MongoSettings):
     notify_url: str = "http://127.0.0.1:8004"
     # The CLI's own records (which dead-lettered records were replayed).
     ops_database: str = "messaging_ops"
+    # The threads service's database, which keeps the audit chains (read only).
+    threads_database: str = "messaging_threads"
 
     def service_urls(self) -> dict[str, str]:
         """Base URL of each service, by name."""

@@ -47,6 +47,11 @@ CHAINED_FIELDS = (
 )
 
 
+def record_id(practice_id: str, position: int) -> str:
+    """The `_id` of a practice's record at a position (1, 2, 3...)."""
+    return f"{practice_id}:{position:012d}"
+
+
 def record_hash(record: Mapping[str, Any], prev_hash: str) -> str:
     """The hash of a chained record, given the hash of the one before it."""
     fields = {name: record.get(name) for name in CHAINED_FIELDS}
@@ -59,13 +64,20 @@ def record_hash(record: Mapping[str, Any], prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
 
 
+def link_holds(record: Mapping[str, Any], position: int, prev_hash: str) -> bool:
+    """Whether a record sits at `position`, after the record whose hash is `prev_hash`."""
+    return (
+        record.get("position") == position
+        and record.get("prev_hash") == prev_hash
+        and record.get("hash") == record_hash(record, prev_hash)
+    )
+
+
 def first_broken_link(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The first record (in chain order) whose links do not hold, or None if all do."""
     prev_hash, expected_position = GENESIS, 1
     for record in records:
-        if record.get("position") != expected_position or record.get("prev_hash") != prev_hash:
-            return record
-        if record.get("hash") != record_hash(record, prev_hash):
+        if not link_holds(record, expected_position, prev_hash):
             return record
         prev_hash, expected_position = record["hash"], expected_position + 1
     return None
@@ -151,8 +163,9 @@ async def _chains(database: Any, practice: str | None) -> AsyncIterator[tuple[st
     async for head in heads.find(query):
         records = []
         for position in range(1, int(head["position"]) + 1):
-            found = await database["audit"].find_one({"_id": f"{head['_id']}:{position:012d}"})
-            records.append(found or {"position": None, "_id": f"{head['_id']}:{position:012d}"})
+            _id = record_id(head["_id"], position)
+            found = await database["audit"].find_one({"_id": _id})
+            records.append(found or {"position": None, "_id": _id})
         yield head["_id"], records
 
 

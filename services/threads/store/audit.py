@@ -9,14 +9,9 @@ event id drops a record published twice.
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.audit import GENESIS, record_hash
+from shared.audit import GENESIS, record_hash, record_id
 from shared.events.audit import AccessRecorded
 from shared.mongo import DuplicateKeyError, find_by_id
-
-
-def record_id(practice_id: str, position: int) -> str:
-    """The `_id` of a practice's record at a position (1, 2, 3...)."""
-    return f"{practice_id}:{position:012d}"
 
 
 class AuditChain:

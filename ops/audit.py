@@ -1,0 +1,97 @@
+"""`msgctl audit export`: a practice's audit records as JSON lines, verified link by link.
+
+Reads the threads database (`THREADS_DATABASE`) by computed `_id`s only: the chain's head
+in `audit_heads`, then each position in order (a window of lookups at a time). Every link
+of the chain is checked from the first record to the head, whatever `--since`/`--until`
+select, so an exported range is known to belong to an intact chain.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ops.settings import OpsSettings
+from shared.audit import CHAINED_FIELDS, GENESIS, link_holds, record_id
+from shared.mongo import create_mongo_client, find_by_id
+
+# What a line carries: the chained fields and both hashes (as GET /v1/practice/audit).
+EXPORTED_FIELDS = (*CHAINED_FIELDS, "prev_hash", "hash")
+READ_AHEAD = 64
+
+
+class ChainBroken(Exception):
+    """A record is missing or its links do not hold."""
+
+    def __init__(self, practice_id: str, position: int) -> None:
+        super().__init__(f"the audit chain of {practice_id} is broken at position {position}")
+        self.practice_id = practice_id
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Exported:
+    """How an export went: records written, and records verified (the whole chain)."""
+
+    written: int
+    verified: int
+
+
+def exported_line(record: dict[str, Any]) -> dict[str, Any]:
+    """One record as exported: its fields in a fixed order, times in UTC ISO 8601."""
+    line = {name: record.get(name) for name in EXPORTED_FIELDS}
+    if isinstance(line["at"], datetime):
+        line["at"] = line["at"].astimezone(UTC).isoformat()
+    return line
+
+
+async def _records(
+    database: Any, practice_id: str, last: int
+) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    """Positions 1..last in order with their records (empty where one is missing)."""
+    for start in range(1, last + 1, READ_AHEAD):
+        window = range(start, min(start + READ_AHEAD, last + 1))
+        found = await asyncio.gather(
+            *(find_by_id(database["audit"], record_id(practice_id, p)) for p in window)
+        )
+        for position, record in zip(window, found, strict=True):
+            yield position, record or {}
+
+
+def _within(record: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
+    at = record["at"]
+    return (since is None or at >= since) and (until is None or at <= until)
+
+
+async def export(
+    settings: OpsSettings,
+    practice_id: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    write: Callable[[dict[str, Any]], object],
+) -> Exported:
+    """Verify the practice's whole chain, passing each record in [since, until] to `write`.
+
+    Raises ChainBroken at the first position whose record is missing or does not link, or
+    at the head's position when the head names another hash than its record's.
+    """
+    mongo = create_mongo_client(settings)
+    try:
+        database = mongo[settings.threads_database]
+        head = await find_by_id(database["audit_heads"], practice_id)
+        last = int(head["position"]) if head else 0
+        prev_hash, written = GENESIS, 0
+        async for position, record in _records(database, practice_id, last):
+            if not link_holds(record, position, prev_hash):
+                raise ChainBroken(practice_id, position)
+            prev_hash = record["hash"]
+            if _within(record, since, until):
+                write(exported_line(record))
+                written += 1
+        if head is not None and head.get("hash") != prev_hash:
+            raise ChainBroken(practice_id, last)
+        return Exported(written, last)
+    finally:
+        await mongo.close()
