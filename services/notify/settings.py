@@ -34,7 +34,8 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     # at once for another instance (or the next start) to deliver, without waiting for a lease.
     notify_shutdown_grace_seconds: float = Field(default=5, ge=0)
     # Delivery workers per process (the jobs topic has 12 partitions; keep this at most that).
-    notify_delivery_consumers: int = Field(default=4, ge=1, le=12)
+    # Jobs are direct messages only (a few lookups each; attempts run beside the workers).
+    notify_delivery_consumers: int = Field(default=2, ge=1, le=12)
     # Deliveries attempted at once by one process, over one pooled keep-alive HTTP client
     # (the gateway and SMTP server see no more connections than this).
     notify_send_concurrency: int = Field(default=64, ge=1)
