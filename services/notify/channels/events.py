@@ -16,6 +16,8 @@ from shared.kafka import client_options, cloudevent_headers
 from shared.observability import correlation_id
 from shared.settings import KafkaSettings
 
+MAX_BATCH_BYTES = 512 * 1024
+
 
 class EventProducer:
     """Publishes events to their topic, keyed, with CloudEvents headers."""
@@ -27,6 +29,9 @@ class EventProducer:
             client_id=client_id,
             acks="all",
             enable_idempotence=True,
+            # A fan-out publishes thousands of small events at once: large batches mean
+            # fewer requests (the default 16 KiB holds about forty).
+            max_batch_size=MAX_BATCH_BYTES,
             **client_options(settings),
         )
 

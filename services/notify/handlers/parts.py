@@ -22,6 +22,8 @@ from services.notify.domain import (
     Job,
     Part,
     Profile,
+    Sent,
+    Skipped,
     closed,
     new_delivery,
     push_skip,
@@ -192,19 +194,27 @@ def _attempt(
 async def _push_together(
     batch: list[Delivery], plan: Plan, tools: DeliveryTools, scheduler: Scheduler
 ) -> bool:
-    """Push several recipients' devices in one gateway request, then settle each."""
+    """Push several recipients' devices in one gateway request, then settle them together."""
     started = utcnow()
     profiles = [plan.profiles[d.job.recipient_id] for d in batch]
     devices = [device for profile in profiles for device in profile.devices]
     # Announcements are not counted in the red dot; every push of one shares its opaque id.
     result = await tools.push.send(push_notification_id(batch[0].job, batch[0].id), 1, devices)
-
-    async def one(delivery: Delivery, profile: Profile) -> None:
+    finals: list[Delivery] = []
+    for delivery, profile in zip(batch, profiles, strict=True):
         outcome = await push_outcome(delivery, profile, result.outcome, result.rejected, tools)
-        run = Attempt(delivery, lease_until=started + tools.lease, stored=False, queued=False)
-        await settle(run, outcome, started=started, tools=tools, scheduler=scheduler)
-
-    await asyncio.gather(*(one(d, p) for d, p in zip(batch, profiles, strict=True)))
+        if isinstance(outcome, Sent | Skipped):
+            status = "sent" if isinstance(outcome, Sent) else "skipped"
+            reason = outcome.reason if isinstance(outcome, Skipped) else None
+            finals.append(closed(delivery, status, reason, started))
+        else:  # retried or failed one by one
+            run = Attempt(delivery, lease_until=started + tools.lease, stored=False, queued=False)
+            await settle(run, outcome, started=started, tools=tools, scheduler=scheduler)
+    # One bulk insert and one batch of events for the batch's outcomes.
+    existing = await tools.deliveries.add(finals)
+    stored = await tools.deliveries.get_many(sorted(existing)) if existing else {}
+    recorded = [stored.get(d.id, d) for d in finals]  # one recorded meanwhile counts
+    await announce([d for d in recorded if d.status in FINAL_STATUSES], tools=tools)
     return True
 
 
