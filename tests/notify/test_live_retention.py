@@ -1,0 +1,48 @@
+"""Each user keeps their newest live events only: old slots are deleted as new ones come."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.notify.handlers import live
+from tests.notify.conftest import Notify
+from tests.notify.factories import message_sent
+from tests.support import unique
+
+RETENTION = 3
+
+
+@pytest.fixture(scope="module")
+def notify_overrides() -> dict[str, Any]:
+    """A short replay window."""
+    return {"notify_live_retention": RETENTION}
+
+
+async def test_a_user_keeps_the_newest_events_and_replays_from_a_known_one(
+    notify: Notify,
+) -> None:
+    provider = unique("p-")
+    now = datetime.now(UTC)
+    messages = [
+        message_sent(
+            provider, recipient_role="provider", seq=n, occurred_at=now + timedelta(seconds=n)
+        )
+        for n in range(1, 6)
+    ]
+    for message in messages:
+        await live.message_arrived(message, feed=notify.deps.feed)
+    store = notify.deps.feed.events
+    ids = [f"{m.event_id}:message" for m in messages]
+
+    kept = await store.after(provider, "unknown")
+    after_third = await store.after(provider, ids[2])
+    after_pruned = await store.after(provider, ids[0])
+
+    assert [e.id for e in kept] == ids[2:]
+    assert [e.id for e in after_third] == ids[3:]
+    assert [e.id for e in after_pruned] == ids[2:]  # unknown by now: everything kept
+    log = store._log
+    assert await log.find_one({"_id": f"{provider}#1"}) is None
+    assert await log.find_one({"_id": f"{provider}#2"}) is None
+    assert await log.find_one({"_id": f"{provider}#3"}) is not None
