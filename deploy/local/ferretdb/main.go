@@ -1,4 +1,6 @@
-// Command ferretdb-local runs FerretDB's embeddable server with its SQLite backend.
+// Command ferretdb-local runs FerretDB's embeddable server with its SQLite backend, or with
+// its PostgreSQL backend when --postgresql-url is given (used to measure the two; SQLite
+// stays the development default).
 //
 // The project builds FerretDB through this wrapper because a plain `go install` of
 // FerretDB's own command refuses to start without release metadata; the embedded
@@ -20,13 +22,22 @@ import (
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI")
+	postgresqlURL := flag.String("postgresql-url", "",
+		"PostgreSQL URL; when given, FerretDB uses its PostgreSQL backend instead of SQLite")
 	flag.Parse()
 
-	f, err := ferretdb.New(&ferretdb.Config{
+	config := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
 		SQLiteURL: *sqliteURL,
-	})
+	}
+	backend := "SQLite"
+	if *postgresqlURL != "" {
+		config.Handler, config.SQLiteURL, config.PostgreSQLURL = "postgresql", "", *postgresqlURL
+		backend = "PostgreSQL"
+	}
+
+	f, err := ferretdb.New(config)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,10 +45,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dir := strings.SplitN(strings.TrimPrefix(*sqliteURL, "file:"), "?", 2)[0]
-	go newIDIndexer(dir).run(ctx)
+	if config.Handler == "sqlite" {
+		dir := strings.SplitN(strings.TrimPrefix(*sqliteURL, "file:"), "?", 2)[0]
+		go newIDIndexer(dir).run(ctx)
+	}
 
-	log.Printf("FerretDB (SQLite) listening on %s", *listen)
+	log.Printf("FerretDB (%s) listening on %s", backend, *listen)
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
