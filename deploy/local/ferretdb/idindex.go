@@ -22,14 +22,16 @@ const sweepEvery = 2 * time.Second
 
 type idIndexer struct {
 	dir string
-	dbs map[string]*sql.DB
 	// When each file was last seen changed and fully indexed: an unchanged file (and its
-	// write-ahead log) needs no look, so an idle server does almost nothing.
+	// write-ahead log) needs no look, so an idle server does almost nothing. Connections
+	// are opened only for a look and closed after it: a handle kept on a dropped
+	// database would keep its write-ahead log alive and break one created again under the
+	// same name.
 	seen map[string]time.Time
 }
 
 func newIDIndexer(dir string) *idIndexer {
-	return &idIndexer{dir: dir, dbs: map[string]*sql.DB{}, seen: map[string]time.Time{}}
+	return &idIndexer{dir: dir, seen: map[string]time.Time{}}
 }
 
 // changedAt is the latest modification of a database file or its write-ahead log.
@@ -50,9 +52,6 @@ func (x *idIndexer) run(ctx context.Context) {
 		x.sweep(ctx)
 		select {
 		case <-ctx.Done():
-			for _, db := range x.dbs {
-				_ = db.Close()
-			}
 			return
 		case <-ticker.C:
 		}
@@ -64,21 +63,14 @@ func (x *idIndexer) sweep(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	present := make(map[string]bool, len(files))
 	for _, file := range files {
+		present[file] = true
 		modified := changedAt(file)
 		if last, ok := x.seen[file]; ok && !modified.After(last) {
 			continue
 		}
-		db, ok := x.dbs[file]
-		if !ok {
-			db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
-			if err != nil {
-				continue
-			}
-			db.SetMaxOpenConns(1)
-			x.dbs[file] = db
-		}
-		if err := x.indexTables(ctx, db); err != nil {
+		if err := x.indexFile(ctx, file); err != nil {
 			if !strings.Contains(err.Error(), "no such table") {
 				log.Printf("id index sweep of %s: %v", filepath.Base(file), err)
 			}
@@ -86,6 +78,22 @@ func (x *idIndexer) sweep(ctx context.Context) {
 		}
 		x.seen[file] = modified
 	}
+	for file := range x.seen {
+		if !present[file] {
+			delete(x.seen, file)
+		}
+	}
+}
+
+// indexFile opens one database file, adds the missing indexes, and closes it again.
+func (x *idIndexer) indexFile(ctx context.Context, file string) error {
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return x.indexTables(ctx, db)
 }
 
 func (x *idIndexer) indexTables(ctx context.Context, db *sql.DB) error {
