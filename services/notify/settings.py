@@ -15,7 +15,8 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     notify_database: str = "messaging_notify"
     # This instance's stable name: it owns its queued work under it (a restart takes that
     # work back at once) and names its live-stream consumer groups, which therefore resume
-    # where the previous run stopped. Give each replica its own (e.g. a StatefulSet pod name).
+    # where the previous run stopped. Every running process needs its own: the host name
+    # serves one process per host; set it when a host runs several (or per StatefulSet pod).
     notify_instance_id: str = Field(default_factory=socket.gethostname, min_length=1)
     # An email for a direct message goes out only if it is still unread after this delay.
     notify_email_delay_seconds: float = Field(default=900, ge=0)
