@@ -92,6 +92,8 @@ ROWS: list[tuple[str, str, str, str, Check | None]] = [
         "<= 10 (N = 10,000)",
         _le("fanout_10k_s", 10),
     ),
+    ("  of which every push arrived", "fanout_pushes_s", "s", "", None),
+    ("  stats.delivered when it gave up", "fanout_delivered_at_timeout", "", "", None),
     (
         "block lag p50 / p99",
         "block_lag_p50_ms|block_lag_p99_ms",

@@ -489,8 +489,16 @@ async def fanout(ctx: Ctx) -> None:
             print(f"  [fan-out] delivered {got}/{n}, pushes {pushed}/{n}", flush=True)
         await asyncio.sleep(0.1)
     if stats_at is None or pushes_at is None:
-        print(f"  d: not complete after {timeout:.0f} s (delivered {got}/{n})")
+        pushed = ctx.receiver.pushes_with_prefix(ctx.fanout_prefix) - before
+        print(
+            f"  d: not complete after {timeout:.0f} s: stats.delivered {got}/{n}, pushes "
+            + (f"all {n} after {pushes_at:.2f} s" if pushes_at is not None else f"{pushed}/{n}")
+        )
         ctx.results["fanout_10k_s"] = None
+        ctx.results["fanout_delivered_at_timeout"] = got
+        if pushes_at is not None:
+            ctx.results["fanout_pushes_s"] = round(pushes_at, 2)
+            ctx.results["fanout_pushes_per_s"] = round(n / pushes_at, 1)
     else:
         total = max(stats_at, pushes_at)
         print(

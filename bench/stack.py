@@ -46,8 +46,6 @@ def bench_env(push_url: str, smtp_port: int) -> dict[str, str]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "SMTP_TLS": "false",
-            # Readiness then also means every consumer owns its partitions.
-            "KAFKA_READY_REQUIRES_ASSIGNMENT": "true",
         }
     )
     return env
