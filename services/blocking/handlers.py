@@ -28,8 +28,9 @@ async def record_client(
     record: ClientRecordChanged, *, clients: ClientDirectory, blocks: BlockStore
 ) -> None:
     """Project a practice system's client record and refresh the names in block lists."""
-    client = await clients.upsert(record)
-    await blocks.rename(client)
+    client, renamed = await clients.upsert(record)
+    if renamed:
+        await blocks.rename(client)
 
 
 async def _change(

@@ -46,8 +46,11 @@ class ClientDirectory:
         """Lookups are by `_id` within a practice."""
         await self._clients.create_index([("practice_id", 1)], name="practice")
 
-    async def upsert(self, record: ClientRecordChanged) -> Client:
-        """Store the latest record of a client (replaying it changes nothing)."""
+    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, bool]:
+        """Store the latest record of a client; and whether a known client's name changed.
+
+        Only a rename needs the block lists updated (a search), not every record.
+        """
         client = Client(
             record.client_id,
             record.practice_id,
@@ -55,7 +58,7 @@ class ClientDirectory:
             record.last_name,
             record.status == "active",
         )
-        await self._clients.update_one(
+        before = await self._clients.find_one_and_update(
             {"_id": record.client_id},
             {
                 "$set": {
@@ -67,8 +70,13 @@ class ClientDirectory:
                 }
             },
             upsert=True,
+            return_document=ReturnDocument.BEFORE,
         )
-        return client
+        renamed = before is not None and (before.get("first_name"), before.get("last_name")) != (
+            record.first_name,
+            record.last_name,
+        )
+        return client, renamed
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]:
         """Those of the ids that are clients of the practice (others do not exist for it)."""

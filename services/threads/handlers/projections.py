@@ -17,7 +17,8 @@ async def record_client(
     publisher: EventPublisher,
 ) -> None:
     """Project a practice system's client record; providers' views show the new name."""
-    await clients.upsert(record)
+    if not await clients.upsert(record):
+        return
     renamed = await views.rename_other(
         record.client_id,
         {"other_first_name": record.first_name, "other_last_name": record.last_name},

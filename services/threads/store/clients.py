@@ -3,6 +3,8 @@
 import re
 from typing import Any
 
+from pymongo import ReturnDocument
+
 from services.threads.domain import Client
 from shared.events.clients import ClientRecordChanged
 from shared.mongo import find_by_id
@@ -30,9 +32,13 @@ class ClientDirectory:
             [("practice_id", 1), ("sort_key", 1)], name="practice_sort"
         )
 
-    async def upsert(self, record: ClientRecordChanged) -> None:
-        """Store the latest record of a client (replaying it changes nothing)."""
-        await self._clients.update_one(
+    async def upsert(self, record: ClientRecordChanged) -> bool:
+        """Store the latest record of a client; True when a known client's name changed.
+
+        Replaying a record changes nothing; only a rename needs the views updated (a new
+        client has no threads yet), which spares the consumer a search per record.
+        """
+        before = await self._clients.find_one_and_update(
             {"_id": record.client_id},
             {
                 "$set": {
@@ -55,6 +61,13 @@ class ClientDirectory:
                 "$unset": {"email": ""},
             },
             upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return False
+        return bool(
+            (before.get("first_name"), before.get("last_name"))
+            != (record.first_name, record.last_name)
         )
 
     async def get(self, practice_id: str, client_id: str) -> Client | None:
