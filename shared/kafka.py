@@ -1,6 +1,7 @@
 """Kafka wiring: the broker factory, the event publisher, consumer options and the DLQ."""
 
 import asyncio
+import copy
 import functools
 import json
 import logging
@@ -41,12 +42,21 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+
+
+class OversizedRecord(ValueError):
+    """A record larger than any event may be (the consumer's `max_record_bytes`)."""
+
+
 # Failures no retry can fix.
 POISON_ERRORS: tuple[type[BaseException], ...] = (
     ValidationError,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    OversizedRecord,
 )
+# Far above the largest event (an announcement part of 1,000 ids of up to 200 characters).
+MAX_RECORD_BYTES = 512 * 1024
 TRANSIENT_BACKOFF_SECONDS = 0.5
 TRANSIENT_MAX_BACKOFF_SECONDS = 5.0
 
@@ -100,6 +110,8 @@ def error_reason(error: BaseException) -> str:
         return "validation_failed"
     if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
         return "undecodable"
+    if isinstance(error, OversizedRecord):
+        return "oversized"
     if is_transient(error):
         return "infrastructure_unavailable"
     return "handler_failed"
@@ -138,23 +150,76 @@ def validation_fields(error: ValidationError) -> str:
     )
 
 
+def _records(msg: StreamMessage[Any]) -> list[Any]:
+    """The Kafka records a message carries: one, or a batch subscriber's several."""
+    raw = msg.raw_message
+    return list(raw) if isinstance(raw, tuple | list) else [raw]
+
+
+def _record_headers(record: Any) -> dict[str, str]:
+    return {
+        k: bytes(v).decode(errors="replace")
+        for k, v in (getattr(record, "headers", None) or ())
+        if isinstance(v, bytes | bytearray)
+    }
+
+
+def _alone(msg: StreamMessage[Any], record: Any) -> StreamMessage[Any]:
+    """A batch message reduced to one of its records (decoded anew)."""
+    one = copy.copy(msg)
+    one.raw_message = (record,)
+    one.body = [getattr(record, "value", None) or b""]
+    one.batch_headers = [_record_headers(record)]
+    one.headers = one.batch_headers[0]
+    return one
+
+
 class DeadLetterMiddleware(BaseMiddleware):
-    """Retries a failing handler, then parks its message on `<topic>.dlq` and moves on."""
+    """Retries a failing handler, then parks its message on `<topic>.dlq` and moves on.
+
+    In a batch, a record that cannot be processed is parked alone: the batch is then
+    handled record by record, so the good records around it are still processed.
+    """
 
     attempts: int = 3
     backoff_seconds: float = 0.2
     # How long a message may keep failing on the infrastructure before it is parked.
     transient_window_seconds: float = 120.0
+    max_record_bytes: int = MAX_RECORD_BYTES
 
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        records = _records(msg)
+        if len(records) == 1:
+            return await self._handle(call_next, msg)
+        try:
+            return await self._handle(call_next, msg, poison_raises=True)
+        except POISON_ERRORS:
+            for record in records:
+                await self._handle(call_next, _alone(msg, record))
+            return None
+
+    async def _handle(
+        self,
+        call_next: Callable[[StreamMessage[Any]], Awaitable[Any]],
+        msg: StreamMessage[Any],
+        *,
+        poison_raises: bool = False,
     ) -> Any:
         attempt, waited, backoff = 0, 0.0, TRANSIENT_BACKOFF_SECONDS
         while True:
             attempt += 1
             try:
+                if any(
+                    len(getattr(r, "value", None) or b"") > self.max_record_bytes
+                    for r in _records(msg)
+                ):
+                    raise OversizedRecord()
                 return await call_next(msg)
             except POISON_ERRORS as error:
+                if poison_raises:
+                    raise
                 await self._dead_letter(msg, error, attempt)
                 return None
             except Exception as error:
@@ -176,10 +241,19 @@ class DeadLetterMiddleware(BaseMiddleware):
                 return None
 
     async def _dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
-        record = msg.raw_message
+        """Park every record of the message on its topic's DLQ, each with its own headers."""
+        for record in _records(msg):
+            await self._dead_letter_record(msg, record, error, tries)
+
+    async def _dead_letter_record(
+        self, msg: StreamMessage[Any], record: Any, error: BaseException, tries: int
+    ) -> None:
         topic = getattr(record, "topic", "unknown")
         broker: KafkaBroker = self.context.get("broker")
-        headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
+        if hasattr(record, "headers"):
+            headers = _record_headers(record)
+        else:  # a test broker's record: the message's headers are its own
+            headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
         if isinstance(error, ValidationError):
             headers["dlq_error_fields"] = validation_fields(error)
         headers.update(
@@ -192,8 +266,12 @@ class DeadLetterMiddleware(BaseMiddleware):
                 "dlq_attempts": str(tries),
             }
         )
+        body = getattr(record, "value", None)
         await broker.publish(
-            msg.body, topic=topics.dlq(topic), key=getattr(record, "key", None), headers=headers
+            msg.body if body is None else body,
+            topic=topics.dlq(topic),
+            key=getattr(record, "key", None),
+            headers=headers,
         )
         DEAD_LETTERED.labels(topic, headers["dlq_error"]).inc()
         log.error(
@@ -250,6 +328,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         {
             "attempts": settings.kafka_handler_attempts,
             "transient_window_seconds": settings.kafka_transient_window_seconds,
+            "max_record_bytes": settings.kafka_max_record_bytes,
         },
     )
     middlewares: list[Any] = [

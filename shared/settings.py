@@ -26,6 +26,9 @@ class KafkaSettings(_Slice):
     # How long a message may keep failing on the database or broker (retried with backoff,
     # its partition waiting) before it is parked in the dead-letter topic.
     kafka_transient_window_seconds: float = Field(default=120.0, ge=0)
+    # A consumed record larger than this is parked in the dead-letter topic as `oversized`
+    # (far above the largest event: an announcement part of 1,000 ids).
+    kafka_max_record_bytes: int = Field(default=512 * 1024, ge=1024)
     # Topics this process creates: 1 and 1 fit the single development broker; production
     # sets 3 and 2, so that with acks=all an acknowledged event survives a broker's loss.
     kafka_replication_factor: int = Field(default=1, ge=1)
