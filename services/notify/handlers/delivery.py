@@ -146,7 +146,8 @@ async def accept_job(job: Job, *, tools: DeliveryTools, scheduler: Scheduler) ->
         if record.id in existing or record.id in taken:
             continue  # another run has it
         run = Attempt(record, lease_until=record.due_at + tools.lease)
-        scheduler.at(record.id, record.due_at, _attempt_later(run, tools, scheduler, profile))
+        work = _attempt_later(run, tools, scheduler, profile)
+        await scheduler.soon(record.id, record.due_at, work)
 
 
 def _push_record(job: Job, profile: Profile, now: datetime) -> Delivery:

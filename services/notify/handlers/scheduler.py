@@ -71,6 +71,14 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         self._timers[entry_id] = loop.call_later(delay, self._fire, entry_id, work)
 
+    async def soon(self, entry_id: str, due_at: datetime, work: Work) -> None:
+        """Like `at`, but work due already waits (here) while the backlog is full."""
+        if due_at > utcnow() or self.stopping:
+            self.at(entry_id, due_at, work)
+            return
+        self.hold(entry_id, due_at)
+        await self.dispatcher.submit(work())
+
     def _fire(self, entry_id: str, work: Work) -> None:
         self._timers.pop(entry_id, None)
         if not self.stopping:
