@@ -1,5 +1,6 @@
 """HTTP routes of the announcements service; they map domain errors to HTTP and nothing more."""
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -189,7 +190,7 @@ def _stats(stats: Stats) -> StatsOut:
 
 
 async def _summary(a: Announcement, deps: Deps) -> SummaryOut:
-    stats = await handlers.announcement_stats(a, outcomes=deps.outcomes, reads=deps.reads)
+    stats = await handlers.announcement_stats(a, stats=deps.stats, reads=deps.reads)
     return SummaryOut(
         announcement_id=a.announcement_id,
         subject=a.subject,
@@ -270,8 +271,8 @@ async def list_announcements(
         limit=limit + 1,
         announcements=deps.announcements,
     )
-    items = [await _summary(a, deps) for a in found[:limit]]
-    return SummaryPage(items=items, next_cursor=_next_cursor(found, limit))
+    items = await asyncio.gather(*(_summary(a, deps) for a in found[:limit]))
+    return SummaryPage(items=list(items), next_cursor=_next_cursor(found, limit))
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Annotated
 from services.announcements.store import (
     AnnouncementStore,
     ClientProjection,
-    DeliveryOutcomes,
+    DeliveryStats,
     ReadMarks,
 )
 from shared.ratelimit import RateLimiter
@@ -19,7 +19,7 @@ class Deps:
 
     clients: ClientProjection
     announcements: AnnouncementStore
-    outcomes: DeliveryOutcomes
+    stats: DeliveryStats
     reads: ReadMarks
     max_recipients: int
     send_limit: RateLimiter

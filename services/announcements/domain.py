@@ -131,3 +131,70 @@ def split_parts(recipient_ids: list[str], per_part: int) -> list[list[str]]:
 def sort_key(created_at: datetime, announcement_id: str) -> str:
     """Position in creation order; the id breaks ties."""
     return f"{created_at:%Y%m%dT%H%M%S.%f}|{announcement_id}"
+
+
+# Channels that notify a recipient (the inbox holds the announcement, "live" only nudges).
+NOTIFY_CHANNELS = frozenset({"push", "email"})
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Delivery counts in distinct recipients (of one announcement, or a share of one)."""
+
+    delivered: int = 0
+    notified: int = 0
+    failed: int = 0
+
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(
+            self.delivered + other.delivered,
+            self.notified + other.notified,
+            self.failed + other.failed,
+        )
+
+    def __sub__(self, other: "Tally") -> "Tally":
+        return Tally(
+            self.delivered - other.delivered,
+            self.notified - other.notified,
+            self.failed - other.failed,
+        )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far an announcement got with one recipient: each stage ever reached.
+
+    Stages are only ever reached, never left, so redelivered and reordered outcomes change
+    nothing; a recipient counts as failed while every notification attempt failed, so a
+    later "sent" outranks an earlier "failed".
+    """
+
+    delivered: bool = False
+    sent: bool = False
+    failed: bool = False
+
+    def after(self, channel: str, status: str) -> "Reach":
+        """The reach once this channel's outcome is known."""
+        notifying = channel in NOTIFY_CHANNELS
+        return Reach(
+            delivered=self.delivered or (channel == "inbox" and status == "delivered"),
+            sent=self.sent or (notifying and status == "sent"),
+            failed=self.failed or (notifying and status == "failed"),
+        )
+
+    def tally(self) -> Tally:
+        """This recipient's share of the announcement's counts."""
+        return Tally(int(self.delivered), int(self.sent), int(self.failed and not self.sent))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One channel's delivery outcome for one recipient, at its position in the topic."""
+
+    announcement_id: str
+    practice_id: str
+    recipient_id: str
+    channel: str
+    status: str
+    partition: int
+    offset: int

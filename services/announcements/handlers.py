@@ -6,6 +6,7 @@ from services.announcements.domain import (
     Draft,
     InboxItem,
     NewAnnouncement,
+    Outcome,
     Receipt,
     Recipients,
     Stats,
@@ -16,7 +17,7 @@ from services.announcements.domain import (
 from services.announcements.store import (
     AnnouncementStore,
     ClientProjection,
-    DeliveryOutcomes,
+    DeliveryStats,
     ReadMarks,
 )
 from shared.events.clients import ClientRecordChanged
@@ -29,10 +30,28 @@ async def record_client(record: ClientRecordChanged, *, clients: ClientProjectio
     await clients.upsert(record)
 
 
-async def record_delivery(event: DeliveryRecorded, *, outcomes: DeliveryOutcomes) -> None:
-    """Keep an announcement's delivery outcome; direct-message outcomes are not ours."""
-    if event.source == "announcement":
-        await outcomes.record(event)
+async def record_deliveries(
+    events: list[DeliveryRecorded], positions: list[tuple[int, int]], *, stats: DeliveryStats
+) -> None:
+    """Count a batch of announcements' delivery outcomes (each at its partition and offset).
+
+    Direct-message outcomes are not ours.
+    """
+    await stats.apply(
+        [
+            Outcome(
+                announcement_id=e.source_id,
+                practice_id=e.practice_id,
+                recipient_id=e.recipient_id,
+                channel=e.channel,
+                status=e.status,
+                partition=partition,
+                offset=offset,
+            )
+            for e, (partition, offset) in zip(events, positions, strict=True)
+            if e.source == "announcement"
+        ]
+    )
 
 
 async def resolve_recipients(
@@ -94,15 +113,15 @@ async def send_announcement(
 
 
 async def announcement_stats(
-    announcement: Announcement, *, outcomes: DeliveryOutcomes, reads: ReadMarks
+    announcement: Announcement, *, stats: DeliveryStats, reads: ReadMarks
 ) -> Stats:
-    """Exact counts of distinct recipients, computed from the outcome records now."""
-    notified, failed = await outcomes.notified_and_failed(announcement.announcement_id)
+    """Exact counts of distinct recipients, read from the counts kept as outcomes arrive."""
+    tally = await stats.tally(announcement.announcement_id)
     return Stats(
         recipients=announcement.recipient_count,
-        delivered=await outcomes.delivered(announcement.announcement_id),
-        notified=notified,
-        failed=failed,
+        delivered=tally.delivered,
+        notified=tally.notified,
+        failed=tally.failed,
         read=await reads.count(announcement.announcement_id),
     )
 

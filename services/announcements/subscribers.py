@@ -2,6 +2,7 @@
 
 from faststream import Context
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 from services.announcements import handlers
 from services.announcements.deps import Deps
@@ -22,7 +23,15 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
         await handlers.record_client(event, clients=deps.clients)
 
     @broker.subscriber(
-        topics.MESSAGING_DELIVERIES, **consumer_options(settings, "announcements.deliveries")
+        topics.MESSAGING_DELIVERIES,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=5,
+        **consumer_options(settings, "announcements.deliveries"),
     )
-    async def on_delivery(event: DeliveryRecorded, deps: Deps = Context("deps")) -> None:
-        await handlers.record_delivery(event, outcomes=deps.outcomes)
+    async def on_deliveries(
+        events: list[DeliveryRecorded], message: KafkaMessage, deps: Deps = Context("deps")
+    ) -> None:
+        # Counting exactly once needs each record's place in its partition.
+        positions = [(r.partition, r.offset) for r in message.raw_message]
+        await handlers.record_deliveries(events, positions, stats=deps.stats)

@@ -1,10 +1,13 @@
 """The client inbox: announcements addressed to the caller, read marks and read counts."""
 
+import asyncio
 from typing import Any
 
+from shared.mongo import create_mongo_client
+from shared.settings import MongoSettings
 from tests.announcements.conftest import Service
 from tests.announcements.factories import Practice, new_practice, send
-from tests.support import auth, unique
+from tests.support import auth, infra_env, unique
 
 
 async def inbox(service: Service, practice: Practice, client_id: str) -> list[dict[str, Any]]:
@@ -123,3 +126,48 @@ async def test_providers_have_no_inbox(service: Service) -> None:
     response = await service.http.get("/v1/me/announcements", headers=Practice().provider())
 
     assert response.status_code == 403
+
+
+async def test_concurrent_marks_count_each_reader_once(service: Service) -> None:
+    practice = await new_practice(service, active=6)
+    created = await send(service.http, practice, {"all_clients": True})
+    path = f"/v1/me/announcements/{created['announcement_id']}/read"
+
+    responses = await asyncio.gather(
+        *(
+            service.http.post(path, headers=practice.client(c))
+            for c in practice.clients + practice.clients[:3]
+        )
+    )
+
+    assert {r.status_code for r in responses} == {204}
+    assert await read_count(service, practice, created["announcement_id"]) == 6
+
+
+async def test_a_mark_whose_writer_stopped_before_counting_is_counted_by_the_recovery(
+    service: Service,
+) -> None:
+    practice = await new_practice(service, active=2)
+    created = await send(service.http, practice, {"all_clients": True})
+    a, reader = created["announcement_id"], practice.clients[0]
+    # What a writer leaves when it stops between the mark and its slot: intent and mark.
+    outbox = service.deps.announcements.outbox
+    intent = await outbox.intend("announcement_read", announcement_id=a, client_id=reader)
+    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
+    try:
+        await mongo[service.database]["read_marks"].insert_one(
+            {"_id": f"{a}:{reader}", "announcement_id": a, "client_id": reader, "claim_from": 0}
+        )
+    finally:
+        await mongo.close()
+    assert await read_count(service, practice, a) == 0
+
+    await outbox.recover(intent)
+    await outbox.recover(intent)  # recovered twice: still one slot
+
+    assert await read_count(service, practice, a) == 1
+    again = await service.http.post(
+        f"/v1/me/announcements/{a}/read", headers=practice.client(reader)
+    )
+    assert again.status_code == 204
+    assert await read_count(service, practice, a) == 1

@@ -1,4 +1,4 @@
-"""The announcements service's MongoDB access; owns its indexes and the outbox."""
+"""Announcements and the client projection; the announcements own the outbox."""
 
 import logging
 from typing import Any
@@ -9,7 +9,6 @@ from shared.crypto import EnvelopeCipher
 from shared.events.announcements import AnnouncementPublished
 from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
-from shared.events.notify import DeliveryRecorded
 from shared.ids import new_id, stable_uuid
 from shared.mongo import DuplicateKeyError
 from shared.outbox import Derive, Document, Outbox, new_revision
@@ -18,7 +17,6 @@ log = logging.getLogger(__name__)
 
 # Chosen ids are looked up in slices so one query never carries tens of thousands of ids.
 _LOOKUP_SLICE = 1000
-_NOTIFY_CHANNELS = ["push", "email"]
 
 
 class ClientProjection:
@@ -237,105 +235,3 @@ class AnnouncementStore:
             recipient_count=doc["recipient_count"],
             sort_key=doc["sort_key"],
         )
-
-
-class DeliveryOutcomes:
-    """One outcome per (announcement, recipient, channel), from `messaging.deliveries.v1`.
-
-    Each status ever seen is a flag, so redelivery and reordering change nothing and a
-    later "sent" outranks an earlier "failed".
-    """
-
-    def __init__(self, db: Any) -> None:
-        self._outcomes = db["delivery_outcomes"]
-
-    async def ensure_indexes(self) -> None:
-        """One document per announcement, recipient and channel."""
-        await self._outcomes.create_index(
-            [("source_id", 1), ("recipient_id", 1), ("channel", 1)],
-            name="source_recipient_channel",
-            unique=True,
-        )
-        await self._outcomes.create_index([("source_id", 1), ("channel", 1)], name="source_channel")
-
-    async def record(self, event: DeliveryRecorded) -> None:
-        """Remember that this status was reached (idempotent).
-
-        The document is found by an `_id` derived from its key: an upsert filtered on other
-        fields scans the whole collection on the development database (FerretDB), which
-        made a 5,000-recipient announcement's stats take many minutes to complete.
-        """
-        key = {
-            "source_id": event.source_id,
-            "recipient_id": event.recipient_id,
-            "channel": event.channel,
-        }
-        update = {
-            "$set": {
-                **key,
-                f"status_{event.status}": True,
-                "last_status": event.status,
-                "practice_id": event.practice_id,
-                "updated_at": utcnow(),
-            }
-        }
-        by_id = {"_id": f"{event.source_id}:{event.recipient_id}:{event.channel}"}
-        try:
-            await self._outcomes.update_one(by_id, update, upsert=True)
-        except DuplicateKeyError:
-            # A concurrent upsert created it first, or an older document holds the key
-            # under another id: update whichever exists.
-            if (await self._outcomes.update_one(by_id, update)).matched_count == 0:
-                await self._outcomes.update_one(key, update)
-
-    async def delivered(self, announcement_id: str) -> int:
-        """Recipients whose inbox received the announcement."""
-        count: int = await self._outcomes.count_documents(
-            {"source_id": announcement_id, "channel": "inbox", "status_delivered": True}
-        )
-        return count
-
-    async def notified_and_failed(self, announcement_id: str) -> tuple[int, int]:
-        """Recipients notified on some channel; recipients whose every attempt failed."""
-        where = {"source_id": announcement_id, "channel": {"$in": _NOTIFY_CHANNELS}}
-        sent = set(await self._outcomes.distinct("recipient_id", {**where, "status_sent": True}))
-        failed = set(
-            await self._outcomes.distinct("recipient_id", {**where, "status_failed": True})
-        )
-        return len(sent), len(failed - sent)
-
-
-class ReadMarks:
-    """Which client read which announcement: one mark each, by unique index."""
-
-    def __init__(self, db: Any) -> None:
-        self._reads = db["read_marks"]
-
-    async def ensure_indexes(self) -> None:
-        """One mark per announcement and client."""
-        await self._reads.create_index(
-            [("announcement_id", 1), ("client_id", 1)], name="announcement_client", unique=True
-        )
-        await self._reads.create_index([("client_id", 1)], name="client")
-
-    async def mark(self, announcement_id: str, client_id: str) -> None:
-        """Record a read; marking again changes nothing."""
-        try:
-            await self._reads.insert_one(
-                {"announcement_id": announcement_id, "client_id": client_id, "read_at": utcnow()}
-            )
-        except DuplicateKeyError:
-            return
-
-    async def read_among(self, client_id: str, announcement_ids: list[str]) -> set[str]:
-        """Those of the announcements the client has read."""
-        cursor = self._reads.find(
-            {"client_id": client_id, "announcement_id": {"$in": announcement_ids}},
-            {"announcement_id": 1},
-        )
-        return {doc["announcement_id"] async for doc in cursor}
-
-    async def count(self, announcement_id: str) -> int:
-        """How many recipients have read the announcement."""
-        count: int = await self._reads.count_documents({"announcement_id": announcement_id})
-        return count

@@ -1,0 +1,11 @@
+"""The announcements service's MongoDB access; each store owns its indexes."""
+
+from services.announcements.store.announcements import (
+    AnnouncementStore,
+    ClientProjection,
+    make_derive,
+)
+from services.announcements.store.deliveries import DeliveryStats
+from services.announcements.store.reads import ReadMarks
+
+__all__ = ["AnnouncementStore", "ClientProjection", "DeliveryStats", "ReadMarks", "make_derive"]

@@ -1,0 +1,200 @@
+"""Delivery counts kept, not counted: what the consumer of `messaging.deliveries.v1` writes.
+
+Every read and write is by `_id` (the only lookup the development server, FerretDB,
+indexes), and nothing needs an atomic update (FerretDB's are read-modify-write):
+
+- one *reach* document per (announcement, recipient) holds each stage ever reached and
+  the statuses seen per channel;
+- one *counter* document per (announcement, Kafka partition) holds that partition's
+  counts and the highest offset they include. Only the consumer owning the partition
+  writes it, and all outcomes of a recipient share a partition (events are keyed by
+  announcement), so reading then writing is safe.
+
+A batch is applied in three steps: read its reaches and counters; write the counters,
+counting only outcomes past each counter's offset; write the reaches. A crash after the
+counters makes the redelivered outcomes skip counting but still write their reaches; a
+crash before them redoes everything. Stats then read the counters of every partition.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import UpdateOne
+
+from services.announcements.domain import Outcome, Reach, Tally
+from shared.clock import utcnow
+
+# Lookups by `_id` in flight at once while reading a batch.
+_CONCURRENT_LOOKUPS = 32
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One partition's share of an announcement's counts, up to an offset."""
+
+    tally: Tally = field(default_factory=Tally)
+    offset: int = -1
+
+
+def counter_id(announcement_id: str, partition: int) -> str:
+    """The counter document of an announcement's outcomes in one partition."""
+    return f"{announcement_id}:p{partition}"
+
+
+def reach_id(announcement_id: str, recipient_id: str) -> str:
+    """The reach document of one recipient of an announcement."""
+    return f"{announcement_id}:{recipient_id}"
+
+
+async def _find_each(
+    collection: Any, ids: list[str], projection: dict[str, int] | None = None
+) -> list[dict[str, Any] | None]:
+    """The documents with these ids, in order (None where missing): one `_id` lookup each.
+
+    The development server answers only `{_id: x}` from its index (`$in` reads the whole
+    collection), so the lookups run concurrently, a bounded number at a time.
+    """
+    gate = asyncio.Semaphore(_CONCURRENT_LOOKUPS)
+
+    async def one(_id: str) -> dict[str, Any] | None:
+        async with gate:
+            found: dict[str, Any] | None = await collection.find_one({"_id": _id}, projection)
+            return found
+
+    return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
+class DeliveryStats:
+    """Each announcement's delivery counts, per recipient reached and per partition."""
+
+    def __init__(self, db: Any, *, partitions: int) -> None:
+        self._reaches = db["delivery_reaches"]
+        self._counters = db["delivery_counters"]
+        self._partitions = partitions
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions' counters a stats read sums."""
+        return self._partitions
+
+    def observe_partitions(self, count: int) -> None:
+        """The topic has (at least) this many partitions: read their counters too."""
+        self._partitions = max(self._partitions, count)
+
+    async def ensure_indexes(self) -> None:
+        """Nothing: both collections are read and written by `_id` only."""
+
+    async def apply(self, outcomes: list[Outcome]) -> None:
+        """Count a batch of outcomes exactly once, however often it is delivered."""
+        ordered = sorted(outcomes, key=lambda o: (o.partition, o.offset))
+        if not ordered:
+            return
+        self.observe_partitions(max(o.partition for o in ordered) + 1)
+        counters = await self._read_counters({(o.announcement_id, o.partition) for o in ordered})
+        reaches = await self._read_reaches({(o.announcement_id, o.recipient_id) for o in ordered})
+        changed: set[tuple[str, int]] = set()
+        updates: dict[tuple[str, str], dict[str, Any]] = {}
+        for o in ordered:
+            key, at = (o.announcement_id, o.recipient_id), (o.announcement_id, o.partition)
+            before = reaches.get(key, Reach())
+            after = reaches[key] = before.after(o.channel, o.status)
+            counter = counters[at]
+            if o.offset > counter.offset:
+                tally = counter.tally + after.tally() - before.tally()
+                counters[at] = Counter(tally, o.offset)
+                changed.add(at)
+            fields = updates.setdefault(key, {"practice_id": o.practice_id})
+            fields[f"channels.{o.channel}.{o.status}"] = True
+            fields[f"channels.{o.channel}.last_status"] = o.status
+        await self._write_counters({at: counters[at] for at in changed})
+        await self._write_reaches(updates, reaches)
+
+    async def tally(self, announcement_id: str) -> Tally:
+        """The announcement's counts: the sum of its partitions' counters."""
+        ids = [counter_id(announcement_id, p) for p in range(self._partitions)]
+        docs = await _find_each(self._counters, ids)
+        total = Tally()
+        for doc in docs:
+            if doc is not None:
+                total = total + _counter(doc).tally
+        return total
+
+    async def _read_counters(self, keys: set[tuple[str, int]]) -> dict[tuple[str, int], Counter]:
+        ordered = sorted(keys)
+        docs = await _find_each(self._counters, [counter_id(*k) for k in ordered])
+        return {k: _counter(d) if d else Counter() for k, d in zip(ordered, docs, strict=True)}
+
+    async def _read_reaches(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Reach]:
+        ordered = sorted(keys)
+        docs = await _find_each(
+            self._reaches,
+            [reach_id(*k) for k in ordered],
+            {"delivered": 1, "sent": 1, "failed": 1},
+        )
+        return {
+            k: Reach(bool(d.get("delivered")), bool(d.get("sent")), bool(d.get("failed")))
+            for k, d in zip(ordered, docs, strict=True)
+            if d is not None
+        }
+
+    async def _write_counters(self, counters: dict[tuple[str, int], Counter]) -> None:
+        if not counters:
+            return
+        now = utcnow()
+        await self._counters.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": counter_id(announcement_id, partition)},
+                    {
+                        "$set": {
+                            "announcement_id": announcement_id,
+                            "partition": partition,
+                            "delivered": c.tally.delivered,
+                            "notified": c.tally.notified,
+                            "failed": c.tally.failed,
+                            "offset": c.offset,
+                            "updated_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+                for (announcement_id, partition), c in counters.items()
+            ],
+            ordered=False,
+        )
+
+    async def _write_reaches(
+        self,
+        updates: dict[tuple[str, str], dict[str, Any]],
+        reaches: dict[tuple[str, str], Reach],
+    ) -> None:
+        now = utcnow()
+        await self._reaches.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": reach_id(announcement_id, recipient_id)},
+                    {
+                        "$set": {
+                            **fields,
+                            "announcement_id": announcement_id,
+                            "recipient_id": recipient_id,
+                            "delivered": reaches[(announcement_id, recipient_id)].delivered,
+                            "sent": reaches[(announcement_id, recipient_id)].sent,
+                            "failed": reaches[(announcement_id, recipient_id)].failed,
+                            "updated_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+                for (announcement_id, recipient_id), fields in updates.items()
+            ],
+            ordered=False,
+        )
+
+
+def _counter(doc: dict[str, Any]) -> Counter:
+    return Counter(
+        Tally(int(doc["delivered"]), int(doc["notified"]), int(doc["failed"])),
+        int(doc["offset"]),
+    )

@@ -1,0 +1,126 @@
+"""Read marks and their count, kept by `_id` without atomic updates.
+
+A mark's `_id` derives from (announcement, client), so marking twice inserts nothing. The
+first insert of a mark then claims the next free *slot* of the announcement: slot ids run
+1, 2, 3, ... without gaps (each claim inserts at the first free one, the unique `_id`
+settling races), so the count of readers is the highest slot. A small *top* document
+remembers a recent highest slot; a count reads it and probes the slots past it.
+
+The mark and its slot are two writes: an intent (the outbox) names the mark before it is
+inserted, so a crash between them is finished by the recovery, which first looks for a
+slot the client already holds past where its claim began.
+"""
+
+from typing import Any
+
+from shared.clock import utcnow
+from shared.events.base import Event
+from shared.mongo import DuplicateKeyError
+from shared.outbox import Document, Outbox
+
+INTENT_KIND = "announcement_read"
+
+
+def mark_id(announcement_id: str, client_id: str) -> str:
+    """The read mark of one client on one announcement."""
+    return f"{announcement_id}:{client_id}"
+
+
+def slot_id(announcement_id: str, slot: int) -> str:
+    """One reader's slot in an announcement's count."""
+    return f"{announcement_id}:{slot}"
+
+
+def top_id(announcement_id: str) -> str:
+    """Where a recent highest slot of the announcement is remembered."""
+    return f"{announcement_id}:top"
+
+
+class ReadMarks:
+    """Which client read which announcement, and how many did: one mark and one slot each."""
+
+    def __init__(self, db: Any, outbox: Outbox) -> None:
+        self._reads = db["read_marks"]
+        self._slots = db["read_slots"]
+        self._outbox = outbox
+        outbox.on(INTENT_KIND, self._recover)
+
+    async def ensure_indexes(self) -> None:
+        """One mark per announcement and client; a client's marks for the inbox."""
+        await self._reads.create_index(
+            [("announcement_id", 1), ("client_id", 1)], name="announcement_client", unique=True
+        )
+        await self._reads.create_index([("client_id", 1)], name="client")
+
+    async def mark(self, announcement_id: str, client_id: str) -> None:
+        """Record a read and count it once; marking again changes nothing."""
+        intent = await self._outbox.intend(
+            INTENT_KIND, announcement_id=announcement_id, client_id=client_id
+        )
+        start = await self._top(announcement_id)
+        try:
+            await self._reads.insert_one(
+                {
+                    "_id": mark_id(announcement_id, client_id),
+                    "announcement_id": announcement_id,
+                    "client_id": client_id,
+                    "read_at": utcnow(),
+                    "claim_from": start,
+                }
+            )
+        except DuplicateKeyError:
+            # Counted by whoever inserted it (or by the recovery of their intent).
+            self._outbox.discard(intent)
+            return
+        await self._claim(announcement_id, client_id, start, recovering=False)
+        await self._outbox.publish(intent, [])
+
+    async def read_among(self, client_id: str, announcement_ids: list[str]) -> set[str]:
+        """Those of the announcements the client has read."""
+        cursor = self._reads.find(
+            {"client_id": client_id, "announcement_id": {"$in": announcement_ids}},
+            {"announcement_id": 1},
+        )
+        return {doc["announcement_id"] async for doc in cursor}
+
+    async def count(self, announcement_id: str) -> int:
+        """How many recipients have read the announcement: the highest slot taken."""
+        top = await self._top(announcement_id)
+        while await self._slots.find_one({"_id": slot_id(announcement_id, top + 1)}, {"_id": 1}):
+            top += 1
+        return top
+
+    async def _top(self, announcement_id: str) -> int:
+        doc = await self._slots.find_one({"_id": top_id(announcement_id)})
+        return int(doc["slot"]) if doc else 0
+
+    async def _claim(
+        self, announcement_id: str, client_id: str, start: int, *, recovering: bool
+    ) -> int:
+        """Take the first free slot past `start`, or, when recovering, the client's own."""
+        slot = start + 1
+        while True:
+            try:
+                await self._slots.insert_one(
+                    {"_id": slot_id(announcement_id, slot), "client_id": client_id}
+                )
+                break
+            except DuplicateKeyError:
+                if recovering:
+                    taken = await self._slots.find_one({"_id": slot_id(announcement_id, slot)})
+                    if taken is not None and taken.get("client_id") == client_id:
+                        return slot
+                slot += 1
+        # A hint only (a lost update leaves it lower, and readers probe past it).
+        await self._slots.update_one(
+            {"_id": top_id(announcement_id)}, {"$max": {"slot": slot}}, upsert=True
+        )
+        return slot
+
+    async def _recover(self, ref: Document) -> list[Event]:
+        """Finish counting a mark whose writer stopped between the mark and its slot."""
+        announcement_id, client_id = ref["announcement_id"], ref["client_id"]
+        mark = await self._reads.find_one({"_id": mark_id(announcement_id, client_id)})
+        if mark is not None and "claim_from" in mark:
+            await self._claim(announcement_id, client_id, mark["claim_from"], recovering=True)
+        return []

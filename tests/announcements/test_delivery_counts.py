@@ -1,0 +1,143 @@
+"""Delivery counts are kept per partition and counted once, by `_id` only (real FerretDB).
+
+Batches are applied as the consumer applies them: what a redelivery after a crash sees is
+reproduced by writing a batch's counters without its reaches (the crash after step 2).
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+
+from services.announcements.domain import Outcome, Tally
+from services.announcements.store import DeliveryStats
+from tests.support import infra_env, unique
+
+
+@dataclass
+class Filters(monitoring.CommandListener):
+    """The filters of every read and write sent."""
+
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        if event.command_name == "find":
+            self.seen.append(dict(command.get("filter", {})))
+        elif event.command_name == "update":
+            self.seen.extend(dict(u["q"]) for u in command["updates"])
+        elif event.command_name in {"count", "aggregate", "distinct", "delete"}:
+            self.seen.append({"not": "an _id lookup"})
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@dataclass
+class Watched:
+    stats: DeliveryStats
+    db: Any
+    filters: Filters
+
+
+@pytest.fixture
+async def watched() -> AsyncIterator[Watched]:
+    filters = Filters()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra_env()["mongodb_url"], tz_aware=True, event_listeners=[filters]
+    )
+    name = unique("test_counts_")
+    try:
+        yield Watched(DeliveryStats(client[name], partitions=6), client[name], filters)
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+class Topic:
+    """Outcomes of one announcement at increasing offsets of one partition."""
+
+    def __init__(self, partition: int = 2) -> None:
+        self.announcement_id = unique("a-")
+        self.partition = partition
+        self.offset = 100
+
+    def outcome(self, recipient: str, channel: str, status: str) -> Outcome:
+        self.offset += 1
+        return Outcome(
+            self.announcement_id, "pr-1", recipient, channel, status, self.partition, self.offset
+        )
+
+
+def mixed(topic: Topic) -> list[Outcome]:
+    return [
+        topic.outcome("c1", "inbox", "delivered"),
+        topic.outcome("c1", "push", "failed"),
+        topic.outcome("c1", "email", "sent"),  # failed → notified
+        topic.outcome("c2", "inbox", "delivered"),
+        topic.outcome("c2", "push", "failed"),
+        topic.outcome("c3", "push", "skipped"),
+        topic.outcome("c3", "live", "sent"),  # a live nudge notifies nobody
+    ]
+
+
+async def test_a_batch_is_counted_by_recipient(watched: Watched) -> None:
+    topic = Topic()
+
+    await watched.stats.apply(mixed(topic))
+
+    assert await watched.stats.tally(topic.announcement_id) == Tally(2, 1, 1)
+
+
+async def test_a_redelivered_batch_changes_nothing(watched: Watched) -> None:
+    topic = Topic()
+    batch = mixed(topic)
+    await watched.stats.apply(batch)
+
+    await watched.stats.apply(batch)
+    await watched.stats.apply(list(reversed(batch[:4])))
+
+    assert await watched.stats.tally(topic.announcement_id) == Tally(2, 1, 1)
+
+
+async def test_a_batch_redelivered_after_its_counters_were_written_is_not_counted_again(
+    watched: Watched,
+) -> None:
+    topic = Topic()
+    batch = mixed(topic)
+    await watched.stats.apply(batch)
+    # The crash after step 2: counters written, the reaches never were.
+    await watched.db["delivery_reaches"].delete_many({"announcement_id": topic.announcement_id})
+    later = [topic.outcome("c2", "email", "sent"), topic.outcome("c4", "inbox", "delivered")]
+
+    await watched.stats.apply(batch + later)
+
+    assert await watched.stats.tally(topic.announcement_id) == Tally(3, 2, 0)
+    reach = await watched.db["delivery_reaches"].find_one({"_id": f"{topic.announcement_id}:c1"})
+    assert reach is not None and reach["delivered"] and reach["sent"] and reach["failed"]
+
+
+async def test_partitions_are_summed(watched: Watched) -> None:
+    first = Topic(partition=0)
+    second = Topic(partition=5)
+    second.announcement_id = first.announcement_id
+
+    await watched.stats.apply([first.outcome("c1", "inbox", "delivered")])
+    await watched.stats.apply([second.outcome("c2", "inbox", "delivered")])
+
+    assert await watched.stats.tally(first.announcement_id) == Tally(2, 0, 0)
+
+
+async def test_counts_are_read_and_written_by_id_only(watched: Watched) -> None:
+    topic = Topic()
+
+    await watched.stats.apply(mixed(topic))
+    await watched.stats.tally(topic.announcement_id)
+
+    assert watched.filters.seen
+    assert all(set(f) == {"_id"} and isinstance(f["_id"], str) for f in watched.filters.seen)
