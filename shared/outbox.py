@@ -77,6 +77,7 @@ class Outbox:
         self._flushing = asyncio.Lock()
         self._failed: dict[str, Document] = {}
         self._tries: dict[str, int] = {}
+        self._background: set[asyncio.Task[bool]] = set()
         self._retry_wanted = asyncio.Event()
 
     def on(self, kind: str, recover: Recover) -> None:
@@ -122,6 +123,21 @@ class Outbox:
             self._retry_wanted.set()
             return False
         return True
+
+    def publish_later(self, intent: Document, events: list[Event]) -> None:
+        """Publish in the background: the caller answers without waiting for the broker.
+
+        Safe because the intent is durable: whatever happens to this process, the events
+        are published (by this task, the retry loop, or the next process's sweep).
+        """
+        task = asyncio.get_running_loop().create_task(self.publish_soon(intent, events))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for the background publishes started so far (at shutdown, in tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def recover(self, intent: Document) -> None:
         """Publish the events of an intent's current state, then forget it."""

@@ -112,6 +112,8 @@ class OutboxPort(Protocol):
 
     async def publish_soon(self, intent: Document, events: list[Event]) -> bool: ...
 
+    def publish_later(self, intent: Document, events: list[Event]) -> None: ...
+
 
 class AccessPort(Protocol):
     """The audit trail's records of accesses."""

@@ -60,4 +60,3 @@ async def test_a_recreated_collection_gets_its_id_index_back(database: Any) -> N
 
 async def _async(value: bool) -> bool:
     return value
-

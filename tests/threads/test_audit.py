@@ -37,7 +37,8 @@ async def trail_with(
 
     async def complete() -> list[dict[str, Any]] | None:
         found = await trail(http, practice)
-        return found if [r["action"] for r in found][-len(actions) :] == actions else None
+        latest = [r["action"] for r in sorted(found, key=lambda r: r["at"])][-len(actions) :]
+        return found if latest == actions else None
 
     result = await eventually(complete, timeout=15)
     assert result is not None
@@ -70,7 +71,9 @@ async def test_every_access_to_a_thread_is_recorded_in_order(threads: httpx.Asyn
     await use_the_thread(threads, chat, secret)
 
     records = await trail_with(threads, chat.practice, ACTIONS)
-    mine = [r for r in records if r["thread_id"] == chat.thread_id]
+    # A send's record travels with its events, published just after the answer: the
+    # chain holds every access, each stamped with when it happened.
+    mine = sorted((r for r in records if r["thread_id"] == chat.thread_id), key=lambda r: r["at"])
     assert [r["action"] for r in mine] == ["thread.create", *ACTIONS]
     assert (mine[1]["actor_id"], mine[1]["actor_role"]) == (chat.client_id, "client")
     assert all(r["outcome"] == "ok" and r["service"] == "threads" for r in mine)

@@ -80,7 +80,8 @@ class Messaging:
             self.outbox.discard(intent)
             await self.audit.record(who, "message.send.retry", thread_id)
             return message, False
-        await self.outbox.publish_soon(intent, await self.effects(doc))
+        # Stored, with both views updated: answer now, the intent sees the events out.
+        self.outbox.publish_later(intent, await self.effects(doc))
         return message, True
 
     async def page(

@@ -201,6 +201,10 @@ class FakeOutbox:
         self.open.pop(intent["_id"], None)
         return True
 
+    def publish_later(self, intent: Document, events: list[Event]) -> None:
+        self.published += events
+        self.open.pop(intent["_id"], None)
+
 
 @dataclass
 class FakeAccess:
