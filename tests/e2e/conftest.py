@@ -136,6 +136,8 @@ async def system(smtp: SmtpStub) -> AsyncIterator[System]:
             "SMTP_TLS": "false",
             "PUSH_GATEWAY_URL": push.url,
             "NOTIFY_EMAIL_DELAY_SECONDS": "2",
+            # Its own live groups and work: never shared with another notify on this host.
+            "NOTIFY_INSTANCE_ID": f"e2e-notify-{run_id}",
             # A crashed instance's claims expire quickly, so the crash tests stay short.
             "NOTIFY_LEASE_SECONDS": "6",
             # Limits on, but roomy: the crash tests send in volume from one client.
