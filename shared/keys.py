@@ -25,10 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import UpdateOne
-
 from shared.crypto import EnvelopeCipher
-from shared.mongo import create_mongo_client
+from shared.mongo import create_mongo_client, update_each
 from shared.settings import CryptoSettings, MongoSettings
 
 BATCH = 200
@@ -79,7 +77,7 @@ def _under_other_keys(spec: Sealed, active: str) -> dict[str, Any]:
 async def rewrap_collection(collection: Any, spec: Sealed, cipher: EnvelopeCipher) -> int:
     """One pass over a collection; how many sealed values it re-wrapped."""
     projection = {field: 1 for field in (*spec.fields, spec.aad_field)}
-    pending: list[UpdateOne] = []
+    pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
     values = 0
     cursor = collection.find(_under_other_keys(spec, cipher.active_kid), projection)
     async for doc in cursor:
@@ -90,13 +88,13 @@ async def rewrap_collection(collection: Any, spec: Sealed, cipher: EnvelopeCiphe
             if doc.get(field) and cipher.needs_rewrap(doc[field])
         }
         if changes:
-            pending.append(UpdateOne({"_id": doc["_id"]}, {"$set": changes}))
+            pending.append(({"_id": doc["_id"]}, {"$set": changes}))
             values += len(changes)
         if len(pending) >= BATCH:
-            await collection.bulk_write(pending, ordered=False)
+            await update_each(collection, pending)
             pending = []
     if pending:
-        await collection.bulk_write(pending, ordered=False)
+        await update_each(collection, pending)
     return values
 
 

@@ -1,11 +1,14 @@
 """MongoDB client factory and small helpers every store uses."""
 
+import asyncio
 from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from shared.settings import MongoSettings
+
+UPDATE_CONCURRENCY = 16
 
 
 def create_mongo_client(settings: MongoSettings) -> AsyncMongoClient:  # type: ignore[type-arg]
@@ -34,9 +37,32 @@ async def find_by_id(collection: Any, _id: str, **must_match: object) -> dict[st
     return doc
 
 
+async def update_each(
+    collection: Any, updates: list[tuple[dict[str, Any], dict[str, Any]]], *, upsert: bool = False
+) -> None:
+    """Apply many single-document updates, a few at a time.
+
+    Never as one multi-statement `update` command: FerretDB 1.24 (development) can
+    deadlock a whole database on one, so writes go out as single updates by `_id`.
+    """
+    limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
+
+    async def one(where: dict[str, Any], change: dict[str, Any]) -> None:
+        async with limit:
+            await collection.update_one(where, change, upsert=upsert)
+
+    await asyncio.gather(*(one(where, change) for where, change in updates))
+
+
 def is_duplicate_key(error: Exception) -> bool:
     """True for a unique-index violation, the project's one tool for races."""
     return isinstance(error, DuplicateKeyError)
 
 
-__all__ = ["DuplicateKeyError", "create_mongo_client", "find_by_id", "is_duplicate_key"]
+__all__ = [
+    "DuplicateKeyError",
+    "create_mongo_client",
+    "find_by_id",
+    "is_duplicate_key",
+    "update_each",
+]

@@ -20,10 +20,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import UpdateOne
-
 from services.announcements.domain import Outcome, Reach, Tally
 from shared.clock import utcnow
+from shared.mongo import update_each
 
 # Lookups by `_id` in flight at once while reading a batch.
 _CONCURRENT_LOOKUPS = 32
@@ -142,9 +141,10 @@ class DeliveryStats:
         if not counters:
             return
         now = utcnow()
-        await self._counters.bulk_write(
+        await update_each(
+            self._counters,
             [
-                UpdateOne(
+                (
                     {"_id": counter_id(announcement_id, partition)},
                     {
                         "$set": {
@@ -157,11 +157,10 @@ class DeliveryStats:
                             "updated_at": now,
                         }
                     },
-                    upsert=True,
                 )
                 for (announcement_id, partition), c in counters.items()
             ],
-            ordered=False,
+            upsert=True,
         )
 
     async def _write_reaches(
@@ -170,9 +169,10 @@ class DeliveryStats:
         reaches: dict[tuple[str, str], Reach],
     ) -> None:
         now = utcnow()
-        await self._reaches.bulk_write(
+        await update_each(
+            self._reaches,
             [
-                UpdateOne(
+                (
                     {"_id": reach_id(announcement_id, recipient_id)},
                     {
                         "$set": {
@@ -185,11 +185,10 @@ class DeliveryStats:
                             "updated_at": now,
                         }
                     },
-                    upsert=True,
                 )
                 for (announcement_id, recipient_id), fields in updates.items()
             ],
-            ordered=False,
+            upsert=True,
         )
 
 
