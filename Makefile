@@ -12,7 +12,7 @@ export MESSAGING_ENCRYPTION_KEYS ?= dev1:ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24tMzItYnl
 export MESSAGING_ENCRYPTION_ACTIVE_KEY ?= dev1
 export PYTHON := $(abspath $(PY))
 
-.PHONY: install infra up down logs test test-unit test-gateway test-fast lint format bench clean
+.PHONY: install infra up down logs test test-faults test-unit test-gateway test-fast lint format bench clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ logs:
 
 test: infra
 	$(PY) -m pytest
+
+# Kill, outage, poison and rebalance tests (issue 9), each printing its figures and wall
+# time; on a Kafka and a FerretDB of their own, so the shared ones are never stopped.
+test-faults: infra
+	$(PY) -m pytest tests/faults -s
 
 # The end-to-end suite with every HTTP call through a gateway (nginx) of its own.
 # Domain and use cases on in-memory stores: no Kafka, no database, seconds.
