@@ -34,6 +34,9 @@ Document = Mapping[str, Any]
 Derive = Callable[[Document], Awaitable[list[Event]]]
 # Events of the current state of what an intent names (its `ref`); empty if it is gone.
 Recover = Callable[[Document], Awaitable[list[Event]]]
+# Whether recovering the first `ref` (after the second's change was stored) publishes the
+# second's change too. By default only the same `ref` does: its current state covers it.
+Covers = Callable[[Document, Document], bool]
 
 DELETE_BATCH = 500
 PARK_AFTER_TRIES = 5
@@ -46,6 +49,10 @@ def unavailable(error: BaseException) -> bool:
     aiokafka reports an unreachable broker as a (non-retriable) KafkaTimeoutError.
     """
     return is_transient(error) or isinstance(error, KafkaTimeoutError)
+
+
+def _same_ref(recovered: Document, waiting: Document) -> bool:
+    return dict(recovered) == dict(waiting)
 
 
 def new_revision() -> dict[str, Any]:
@@ -72,6 +79,7 @@ class Outbox:
         self._sweep_every = sweep_every
         self._inline_timeout = inline_timeout
         self._recoverers: dict[str, Recover] = {}
+        self._covers: dict[str, Covers] = {}
         self._finished: list[str] = []
         self._flush_wanted = asyncio.Event()
         self._flushing = asyncio.Lock()
@@ -80,9 +88,12 @@ class Outbox:
         self._background: set[asyncio.Task[bool]] = set()
         self._retry_wanted = asyncio.Event()
 
-    def on(self, kind: str, recover: Recover) -> None:
-        """How to re-derive the events of an intent of this kind."""
+    def on(self, kind: str, recover: Recover, *, covers: Covers | None = None) -> None:
+        """How to re-derive the events of an intent of this kind (and which intents one
+        recovery makes needless, for the retry loop)."""
         self._recoverers[kind] = recover
+        if covers is not None:
+            self._covers[kind] = covers
 
     async def ensure_indexes(self) -> None:
         """Nothing: the sweep reads a collection that is empty at rest."""
@@ -253,13 +264,37 @@ class Outbox:
         while True:
             await self._retry_wanted.wait()
             await asyncio.sleep(delay)
-            for intent in list(self._failed.values()):
-                await self._try_recover(intent)
-            if self._failed:
-                delay = min(delay * 2, MAX_RETRY_DELAY)
-            else:
+            progressed = await self._retry_round()
+            if not self._failed:
                 delay = 0.5
                 self._retry_wanted.clear()
+            else:  # the broker is back (progress): what queued meanwhile goes next, at once
+                delay = 0.5 if progressed else min(delay * 2, MAX_RETRY_DELAY)
+
+    async def _retry_round(self) -> bool:
+        """Recover the intents waiting now, in order; True if any was published.
+
+        Each waiting intent's change is stored already, so a recovery (which publishes the
+        current state) also covers the waiting intents its kind says it covers: those are
+        forgotten instead of re-derived one by one, which after an outage republished every
+        later message of a thread once per message sent meanwhile.
+        """
+        waiting = list(self._failed.values())
+        progressed = False
+        for intent in waiting:
+            if intent["_id"] not in self._failed:
+                continue  # covered by a recovery earlier in this round
+            if await self._try_recover(intent):
+                progressed = True
+                covers = self._covers.get(intent["kind"], _same_ref)
+                for other in waiting:
+                    if (
+                        other["_id"] in self._failed
+                        and other["kind"] == intent["kind"]
+                        and covers(intent["ref"], other["ref"])
+                    ):
+                        self._forget(other)
+        return progressed
 
     async def _sweep_forever(self) -> None:
         at_start = True

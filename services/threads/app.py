@@ -12,7 +12,7 @@ from services.threads.api import install_error_mapping, routers
 from services.threads.deps import Deps
 from services.threads.handlers.access import AccessLog
 from services.threads.handlers.inbox import Inboxes
-from services.threads.handlers.messages import Messaging
+from services.threads.handlers.messages import Messaging, recovery_covers
 from services.threads.handlers.state import ThreadStates
 from services.threads.handlers.threads import Conversations, thread_views
 from services.threads.settings import ThreadsSettings
@@ -139,7 +139,7 @@ def _register_recovery(
 
         return recover
 
-    outbox.on("messages", messaging.recover)
+    outbox.on("messages", messaging.recover, covers=recovery_covers)
     outbox.on("practice", from_doc(practices.by_id, events.practice_events))
     outbox.on("profile", from_doc(profiles.by_id, events.profile_events))
 

@@ -1,6 +1,9 @@
 """The outbox through outages: an unreachable broker or database is waited for, never a
-reason to park an intent, and a park that fails does not stop the outbox."""
+reason to park an intent; a park that fails does not stop the outbox; once the broker is
+back, one recovery covers every waiting change of the same thing."""
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,8 +14,8 @@ from pymongo.errors import ServerSelectionTimeoutError
 from shared.events.base import Event
 from shared.kafka import EventPublisher
 from shared.topics import MESSAGING_BLOCKS
-from tests.shared.test_outbox import broker, db, outbox_on, set_block
-from tests.support import TopicTail, body, unique
+from tests.shared.test_outbox import broker, db, derive, outbox_on, set_block
+from tests.support import TopicTail, body, eventually, unique
 
 __all__ = ["broker", "db"]  # fixtures
 
@@ -87,3 +90,42 @@ async def test_a_park_that_fails_stops_nothing(broker: KafkaBroker, db: Any) -> 
     await outbox.sweep(at_start=True)  # parked now
     [left] = [i for i in await outbox.pending() if i["kind"] == "broken"]
     assert left.get("parked") is True
+
+
+async def test_one_recovery_covers_the_waiting_changes_of_the_same_thing(
+    broker: KafkaBroker, db: Any
+) -> None:
+    publisher = BrokerAway(broker, "/tests")
+    outbox = outbox_on(db, publisher)
+    recoveries: list[str] = []
+    recover_block = outbox._recoverers["block"]
+
+    async def counted(ref: Mapping[str, Any]) -> list[Event]:
+        recoveries.append(ref["id"])
+        return await recover_block(ref)
+
+    outbox.on("block", counted)
+    pair = f"{unique('p-')}:c1"
+    background = asyncio.create_task(outbox.run())
+    try:
+        async with TopicTail(MESSAGING_BLOCKS) as tail:
+            for n in range(20):  # toggled 20 times while the broker is away
+                intent = await outbox.intend("block", id=pair)
+                doc = await set_block(db, pair, n % 2 == 0)
+                assert await outbox.publish_soon(intent, derive(doc)) is False
+            assert await outbox.backlog() == 20
+            recoveries.clear()
+            publisher.away = False
+
+            async def drained() -> bool:
+                return await outbox.backlog() == 0
+
+            await eventually(drained, timeout=60)
+            records = await tail.wait_for(lambda r: r.key == pair.encode())
+    finally:
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
+
+    assert len(recoveries) <= 2, recoveries  # one per round at most, not one per change
+    assert body(records[-1])["blocked"] is False  # the latest state

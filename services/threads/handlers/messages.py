@@ -33,6 +33,20 @@ from shared.outbox import Document
 RECOVERY_SPAN = 1000
 
 
+def recovery_covers(recovered: Document, waiting: Document) -> bool:
+    """Whether recovering one `messages` intent publishes a waiting one's message too.
+
+    The waiting message is stored already and its seq is past the waiting intent's
+    `after_seq`, so a recovery of the same thread from no later a seq reads it (well
+    within the span).
+    """
+    start: int = recovered["after_seq"]
+    return bool(
+        recovered["thread_id"] == waiting["thread_id"]
+        and start <= waiting["after_seq"] < start + RECOVERY_SPAN // 2
+    )
+
+
 @dataclass(frozen=True)
 class Messaging:
     """The use cases of messages, bound to their stores by the composition root."""
