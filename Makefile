@@ -40,8 +40,10 @@ down:
 logs:
 	deploy/local/services.sh logs
 
+# Then the fault suite (about 8 minutes on this machine; `make test-faults` alone).
 test: infra
 	$(PY) -m pytest
+	$(PY) -m pytest tests/faults -s
 
 # Kill, outage, poison and rebalance tests (issue 9), each printing its figures and wall
 # time; on a Kafka and a FerretDB of their own, so the shared ones are never stopped.

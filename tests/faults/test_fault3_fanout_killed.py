@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 
+import httpx
 import pytest
 
 from tests.faults.people import add_clients, register_devices
@@ -77,6 +78,7 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
         notify.kill()
         killed_notify_at = time.monotonic()
         pushed_before_kill = len(pushed())
+        requests_before_kill = len(stack.push.stub.requests)
         if not announcements.running():
             announcements.start()
         notify.start()
@@ -111,7 +113,11 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
         per_channel = await wait_for(records_complete, timeout=300, interval=5, what="records")
 
         async def stats_complete() -> dict[str, int] | None:
-            r = await api.get(f"/v1/announcements/{announcement_id}", headers=as_author)
+            try:
+                r = await api.get(f"/v1/announcements/{announcement_id}", headers=as_author)
+            except httpx.ReadTimeout:
+                print("[fault 3] stats: no answer within 60 s", flush=True)
+                return None
             stats: dict[str, int] = r.json()["stats"]
             print(f"[fault 3] stats: {stats}", flush=True)
             done = stats["delivered"] == RECIPIENTS and stats["notified"] == len(key_set)
@@ -129,11 +135,19 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
     per_pair = Counter((d["recipient_id"], d["channel"]) for d in records)
     event_ids: dict[str, set[str]] = defaultdict(set)
     pushes = 0
+    # Devices notify pushed before it died: only a push then in flight may be repeated.
+    before_kill = {
+        d["pushkey"]
+        for request in stack.push.stub.requests[:requests_before_kill]
+        for d in request["notification"]["devices"]
+    }
     for request in stack.push.stub.requests:
         for device in request["notification"]["devices"]:
             if device["pushkey"] in key_set:
                 pushes += 1
                 event_ids[device["pushkey"]].add(request["notification"]["event_id"])
+    per_device = Counter(k for k in stack.push.stub.pushkeys() if k in key_set)
+    repeated = {k for k, n in per_device.items() if n > 1}
     figures(
         3,
         "announcements then notify SIGKILLed mid-fan-out",
@@ -144,6 +158,7 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
         pushed_before_notify_kill=pushed_before_kill,
         pushes=pushes,
         repeated_pushes=pushes - len(key_set),
+        repeated_devices=len(repeated),
         records_inbox=per_channel["inbox"],
         records_push=per_channel["push"],
         records_email=per_channel["email"],
@@ -157,6 +172,7 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
     assert len({r for r, _ in per_pair}) == RECIPIENTS
     assert stats["recipients"] == stats["delivered"] == RECIPIENTS
     assert stats["notified"] == len(key_set) and stats["failed"] == 0
-    # A repeat is possible only for a push in flight when notify died, and keeps its id.
-    assert pushes - len(key_set) <= 50
+    # A repeat is possible only for a push in flight when notify died, and keeps its id
+    # (the app shows it once): no device first pushed after the restart is pushed twice.
+    assert repeated <= before_kill
     assert all(len(ids) == 1 for ids in event_ids.values())
