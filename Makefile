@@ -40,7 +40,7 @@ down:
 logs:
 	deploy/local/services.sh logs
 
-# Then the fault suite (about 8 minutes on this machine; `make test-faults` alone).
+# Every test, then the fault suite (7 minutes here; `make test-faults` runs it alone).
 test: infra
 	$(PY) -m pytest
 	$(PY) -m pytest tests/faults -s
