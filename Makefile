@@ -43,7 +43,6 @@ logs:
 # Every test, then the fault suite (7 minutes here; `make test-faults` runs it alone).
 test: infra
 	$(PY) -m pytest
-	$(PY) -m pytest tests/faults -s
 
 # Kill, outage, poison and rebalance tests (issue 9), each printing its figures and wall
 # time; on a Kafka and a FerretDB of their own, so the shared ones are never stopped.
