@@ -19,7 +19,10 @@ DATA = Path(
 )
 
 
-NATIVE = DATA.is_dir()
+# This checkout's own server (`make infra` records its PID), or one named explicitly.
+NATIVE = DATA.is_dir() and (
+    bool(os.environ.get("FERRETDB_DATA_DIR")) or (DATA.parents[1] / "ferretdb.pid").is_file()
+)
 
 
 @pytest.fixture
