@@ -3,22 +3,27 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.blocking import handlers
-from services.blocking.deps import Deps, DepsDep
-from services.blocking.domain import MAX_BULK, ClientNotFound
+from services.blocking.deps import DepsDep
+from services.blocking.domain import MAX_BULK, ClientNotFound, DomainError
 from shared.audit import audited
 from shared.auth import Caller, CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, after_key, keyed_page
-from shared.problems import ProblemSpec
+from shared.problems import ProblemSpec, install_domain_errors
 
 router = APIRouter(prefix="/v1", tags=["blocks"])
 
 PROBLEMS: dict[type[Exception], ProblemSpec] = {
     ClientNotFound: ProblemSpec(404, "not_found", "Not found", "No such client."),
 }
+
+
+def install_error_mapping(app: FastAPI) -> None:
+    """Answer domain errors as problem details (details never echo input)."""
+    install_domain_errors(app, PROBLEMS, base=DomainError)
+
 
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ClientIdPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -73,17 +78,6 @@ def _provider(caller: Caller) -> Caller:
     return caller
 
 
-async def _block(caller: Caller, client_ids: list[str], deps: Deps) -> list[str]:
-    return await handlers.block_clients(
-        caller.id,
-        caller.practice_id,
-        client_ids,
-        clients=deps.clients,
-        blocks=deps.blocks,
-        outbox=deps.outbox,
-    )
-
-
 @router.put(
     "/blocks/{client_id}",
     status_code=204,
@@ -93,7 +87,8 @@ async def _block(caller: Caller, client_ids: list[str], deps: Deps) -> list[str]
 )
 async def block_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
     """Block a client of the caller's practice; blocking again changes nothing."""
-    await _block(_provider(caller), [client_id], deps)
+    provider = _provider(caller)
+    await deps.block_lists.block(provider.id, provider.practice_id, [client_id])
 
 
 @router.delete(
@@ -106,14 +101,7 @@ async def block_client(client_id: ClientIdPath, caller: CurrentCaller, deps: Dep
 async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: DepsDep) -> None:
     """Unblock a client; unblocking a client who is not blocked changes nothing."""
     provider = _provider(caller)
-    await handlers.unblock_client(
-        provider.id,
-        provider.practice_id,
-        client_id,
-        clients=deps.clients,
-        blocks=deps.blocks,
-        outbox=deps.outbox,
-    )
+    await deps.block_lists.unblock(provider.id, provider.practice_id, client_id)
 
 
 @router.post(
@@ -121,8 +109,9 @@ async def unblock_client(client_id: ClientIdPath, caller: CurrentCaller, deps: D
 )
 async def block_clients(request: BulkBlockIn, caller: CurrentCaller, deps: DepsDep) -> BulkBlockOut:
     """Block several clients at once: all of them, or none if any id is not a client (404)."""
-    newly = await _block(_provider(caller), request.client_ids, deps)
-    return BulkBlockOut(client_ids=list(dict.fromkeys(request.client_ids)), newly_blocked=newly)
+    provider = _provider(caller)
+    outcome = await deps.block_lists.block(provider.id, provider.practice_id, request.client_ids)
+    return BulkBlockOut(client_ids=outcome.client_ids, newly_blocked=outcome.newly_blocked)
 
 
 @router.get("/blocks", responses=_LIST_ERRORS, dependencies=[audited("block.list", "block")])
@@ -135,9 +124,7 @@ async def list_blocks(
 ) -> BlockPage:
     """The caller's blocked clients whose first and/or last name matches `q`, in name order."""
     provider = _provider(caller)
-    found = await handlers.list_blocked(
-        provider.id, q, after=after_key(cursor), limit=limit + 1, blocks=deps.blocks
-    )
+    found = await deps.block_lists.page(provider.id, q, after=after_key(cursor), limit=limit + 1)
     page, next_cursor = keyed_page(found, limit, key=lambda b: b.sort_key)
     return BlockPage(
         items=[

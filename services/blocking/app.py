@@ -2,20 +2,36 @@
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 
-from services.blocking.api import PROBLEMS, router
+from services.blocking.api import install_error_mapping, router
 from services.blocking.deps import Deps
+from services.blocking.handlers import BLOCK_INTENT, BlockLists, ClientProjection
 from services.blocking.settings import BlockingSettings
 from services.blocking.store import BlockStore, ClientDirectory
 from services.blocking.subscribers import register_subscribers
 from shared.events.audit import AccessRecorded
 from shared.events.blocks import BlockChanged
-from shared.kafka import create_broker, declare_published
+from shared.kafka import EventPublisher, create_broker, declare_published
 from shared.outbox import Outbox
-from shared.problems import install_domain_errors
 from shared.service import create_service_app, service_runtime
+
+
+async def build(db: Any, publisher: EventPublisher) -> tuple[Deps, Outbox]:
+    """Wire stores, the outbox and its recovery, and the use cases on one database."""
+    clients, blocks = ClientDirectory(db), BlockStore(db)
+    outbox = Outbox(db, publisher)
+    for indexed in (clients, blocks, outbox):
+        await indexed.ensure_indexes()
+    block_lists = BlockLists(clients=clients, blocks=blocks, outbox=outbox)
+    outbox.on(BLOCK_INTENT, block_lists.recover)
+    deps = Deps(
+        block_lists=block_lists,
+        client_projection=ClientProjection(clients=clients, blocks=blocks),
+    )
+    return deps, outbox
 
 
 def create_app(settings: BlockingSettings | None = None) -> FastAPI:
@@ -30,12 +46,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
         async with service_runtime(
             app, settings, broker, name="blocking", database=settings.blocking_database
         ) as runtime:
-            clients, blocks = ClientDirectory(runtime.db), BlockStore(runtime.db)
-            outbox = Outbox(runtime.db, runtime.publisher)
-            outbox.on("block", blocks.recover_events)
-            for indexed in (clients, blocks, outbox):
-                await indexed.ensure_indexes()
-            deps = Deps(clients=clients, blocks=blocks, outbox=outbox, publisher=runtime.publisher)
+            deps, outbox = await build(runtime.db, runtime.publisher)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()
@@ -44,6 +55,6 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             yield
 
     app = create_service_app(title="Blocking", lifespan=lifespan, routers=[router], broker=broker)
-    install_domain_errors(app, PROBLEMS)
+    install_error_mapping(app)
     app.state.broker = broker
     return app

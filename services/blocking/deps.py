@@ -1,22 +1,18 @@
-"""The collaborators the composition root builds once per process."""
+"""The use cases the composition root binds once per process, for routes and subscribers."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from services.blocking.store import BlockStore, ClientDirectory
-from shared.kafka import EventPublisher
-from shared.outbox import Outbox
+from services.blocking.handlers import BlockLists, ClientProjection
 from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
 class Deps:
-    """Everything handlers need, built in app.py."""
+    """Everything routes and subscribers need, built in app.py."""
 
-    clients: ClientDirectory
-    blocks: BlockStore
-    outbox: Outbox
-    publisher: EventPublisher
+    block_lists: BlockLists
+    client_projection: ClientProjection
 
 
 DepsDep = Annotated[Deps, from_app_state("deps")]

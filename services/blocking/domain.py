@@ -1,4 +1,4 @@
-"""Blocking domain: entities and rules, free of I/O."""
+"""Blocking domain: entities, rules and domain errors, free of I/O."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -7,7 +7,11 @@ from datetime import datetime
 MAX_BULK = 500
 
 
-class ClientNotFound(Exception):
+class DomainError(Exception):
+    """A rule of the domain refused the request."""
+
+
+class ClientNotFound(DomainError):
     """A client that does not exist in the provider's practice (or is not theirs to see)."""
 
 
@@ -31,15 +35,37 @@ class Client:
         """Lower-cased text a name query matches: "first last" and "last first"."""
         return f"{self.first_name} {self.last_name}\n{self.last_name} {self.first_name}".lower()
 
+    def renames(self, before: "Client | None") -> bool:
+        """Whether this record changes the name of a client known before.
+
+        Only a rename touches the block lists (a search over them); a client seen for the
+        first time is in nobody's list yet, and a repeated record changes nothing.
+        """
+        return before is not None and (before.first_name, before.last_name) != (
+            self.first_name,
+            self.last_name,
+        )
+
 
 @dataclass(frozen=True)
 class Block:
-    """The state of one provider-client pair."""
+    """One provider-client pair as last changed; each change is a new revision."""
 
     provider_id: str
     client_id: str
     practice_id: str
     blocked: bool
+    rev: str
+    changed_at: datetime
+
+    @property
+    def id(self) -> str:
+        """The pair's id (also the compaction key of its events)."""
+        return block_id(self.provider_id, self.client_id)
+
+    def belongs_to(self, practice_id: str) -> bool:
+        """Whether the pair is one of this practice's (a provider sees no other)."""
+        return self.practice_id == practice_id
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,37 @@ class BlockedClient:
     last_name: str
     blocked_at: datetime
     sort_key: str
+
+
+@dataclass(frozen=True)
+class BlockRequest:
+    """Clients a provider asks to block at once: all of them, or none if any is unknown."""
+
+    client_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, client_ids: Sequence[str]) -> "BlockRequest":
+        """The request for these ids, once each, in the order first given."""
+        return cls(tuple(dict.fromkeys(client_ids)))
+
+    def clients(self, found: Iterable[Client]) -> list[Client]:
+        """The found clients in the order asked; any id not found refuses the whole request."""
+        by_id = {c.client_id: c for c in found}
+        if any(cid not in by_id for cid in self.client_ids):
+            raise ClientNotFound()
+        return [by_id[cid] for cid in self.client_ids]
+
+    def to_block(self, clients: Iterable[Client], already: set[str]) -> list[Client]:
+        """The clients the request newly blocks: blocking again changes nothing."""
+        return [c for c in clients if c.client_id not in already]
+
+
+@dataclass(frozen=True)
+class BlockOutcome:
+    """What a block request did: every asked client is blocked, some of them newly."""
+
+    client_ids: list[str]
+    newly_blocked: list[str]
 
 
 def block_id(provider_id: str, client_id: str) -> str:
@@ -69,16 +126,3 @@ def normalize_query(query: str | None) -> str | None:
         return None
     words = query.lower().split()
     return " ".join(words) if words else None
-
-
-def distinct(ids: Sequence[str]) -> list[str]:
-    """The ids once each, in the order first given."""
-    return list(dict.fromkeys(ids))
-
-
-def require_all_found(wanted: Sequence[str], found: Iterable[Client]) -> list[Client]:
-    """The found clients in the order wanted; any missing id refuses the whole request."""
-    by_id = {c.client_id: c for c in found}
-    if any(cid not in by_id for cid in wanted):
-        raise ClientNotFound()
-    return [by_id[cid] for cid in wanted]

@@ -1,109 +1,120 @@
-"""Blocking use cases; framework-free, collaborators passed in."""
+"""Blocking use cases, bound to their ports by the composition root; framework-free."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 
+from services.blocking import events
 from services.blocking.domain import (
+    Block,
     BlockedClient,
+    BlockOutcome,
+    BlockRequest,
     Client,
     ClientNotFound,
     block_id,
-    distinct,
     normalize_query,
-    require_all_found,
 )
-from services.blocking.store import BlockStore, ClientDirectory, derive_block_events
+from services.blocking.ports import BlocksPort, ClientsPort, OutboxPort
+from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
-from shared.outbox import Outbox
+from shared.outbox import Document
 
 log = logging.getLogger(__name__)
 
 # Writes of one bulk request in flight at once: quick for 500 ids, gentle on the database.
 BULK_CONCURRENCY = 16
 
-
-async def record_client(
-    record: ClientRecordChanged, *, clients: ClientDirectory, blocks: BlockStore
-) -> None:
-    """Project a practice system's client record and refresh the names in block lists."""
-    client, renamed = await clients.upsert(record)
-    if renamed:
-        await blocks.rename(client)
+# The outbox's intent kind of a pair's change; its ref is the pair's id.
+BLOCK_INTENT = "block"
 
 
-async def _change(
-    provider_id: str,
-    client_id: str,
-    change: Awaitable[Mapping[str, Any] | None],
-    outbox: Outbox,
-) -> None:
-    """Record the intent, make the change, publish its event."""
-    intent = await outbox.intend("block", id=block_id(provider_id, client_id))
-    doc = await change
-    if doc is None:
-        outbox.discard(intent)
-        return
-    await outbox.publish_soon(intent, await derive_block_events(doc))
-    log.info(
-        "block changed",
-        extra={
-            "provider_id": doc["provider_id"],
-            "client_id": doc["client_id"],
-            "blocked": doc["blocked"],
-            "rev": doc["rev"],
-        },
-    )
+@dataclass(frozen=True)
+class ClientProjection:
+    """Keeps the local copy of the practices' client directories current."""
+
+    clients: ClientsPort
+    blocks: BlocksPort
+
+    async def record(self, record: ClientRecordChanged) -> None:
+        """Project a client record; a known client's rename refreshes the block lists."""
+        client, before = await self.clients.upsert(record)
+        if client.renames(before):
+            await self.blocks.rename(client)
 
 
-async def block_clients(
-    provider_id: str,
-    practice_id: str,
-    client_ids: Sequence[str],
-    *,
-    clients: ClientDirectory,
-    blocks: BlockStore,
-    outbox: Outbox,
-) -> list[str]:
-    """Block clients of the provider's practice, all or none; the ids newly blocked."""
-    wanted = distinct(client_ids)
-    found = require_all_found(wanted, await clients.get_many(practice_id, wanted))
-    already = await blocks.blocked_among(provider_id, wanted)
-    to_block = [c for c in found if c.client_id not in already]
-    limit = asyncio.Semaphore(BULK_CONCURRENCY)
+@dataclass(frozen=True)
+class BlockLists:
+    """Providers block and unblock their practice's clients and page through their list."""
 
-    async def block_one(client: Client) -> None:
-        async with limit:
-            await _change(provider_id, client.client_id, blocks.block(provider_id, client), outbox)
+    clients: ClientsPort
+    blocks: BlocksPort
+    outbox: OutboxPort
 
-    await asyncio.gather(*(block_one(c) for c in to_block))
-    return [c.client_id for c in to_block]
+    async def block(
+        self, provider_id: str, practice_id: str, client_ids: Sequence[str]
+    ) -> BlockOutcome:
+        """Block clients of the provider's practice, all or none (ClientNotFound)."""
+        request = BlockRequest.of(client_ids)
+        wanted = list(request.client_ids)
+        found = request.clients(await self.clients.get_many(practice_id, wanted))
+        to_block = request.to_block(found, await self.blocks.blocked_among(provider_id, wanted))
+        limit = asyncio.Semaphore(BULK_CONCURRENCY)
 
+        async def block_one(client: Client) -> None:
+            async with limit:
+                await self._change(
+                    provider_id, client.client_id, partial(self.blocks.block, provider_id, client)
+                )
 
-async def unblock_client(
-    provider_id: str,
-    practice_id: str,
-    client_id: str,
-    *,
-    clients: ClientDirectory,
-    blocks: BlockStore,
-    outbox: Outbox,
-) -> bool:
-    """Unblock a client of the provider's practice; False when they were not blocked."""
-    current = await blocks.get(provider_id, client_id)
-    if current is None or current.practice_id != practice_id:
-        if await clients.get(practice_id, client_id) is None:
-            raise ClientNotFound()
-        return False
-    if not current.blocked:
-        return False
-    await _change(provider_id, client_id, blocks.unblock(provider_id, client_id), outbox)
-    return True
+        await asyncio.gather(*(block_one(c) for c in to_block))
+        return BlockOutcome(wanted, [c.client_id for c in to_block])
 
+    async def unblock(self, provider_id: str, practice_id: str, client_id: str) -> bool:
+        """Unblock a client of the provider's practice; False when they were not blocked."""
+        current = await self.blocks.get(provider_id, client_id)
+        if current is None or not current.belongs_to(practice_id):
+            if await self.clients.get(practice_id, client_id) is None:
+                raise ClientNotFound()
+            return False
+        if not current.blocked:
+            return False
+        await self._change(
+            provider_id, client_id, partial(self.blocks.unblock, provider_id, client_id)
+        )
+        return True
 
-async def list_blocked(
-    provider_id: str, query: str | None, *, after: str | None, limit: int, blocks: BlockStore
-) -> list[BlockedClient]:
-    """The provider's blocked clients matching a name query, in name order."""
-    return await blocks.list_blocked(provider_id, normalize_query(query), after=after, limit=limit)
+    async def page(
+        self, provider_id: str, query: str | None, *, after: str | None, limit: int
+    ) -> list[BlockedClient]:
+        """The provider's blocked clients matching a name query, in name order."""
+        return await self.blocks.list_blocked(
+            provider_id, normalize_query(query), after=after, limit=limit
+        )
+
+    async def recover(self, ref: Document) -> list[Event]:
+        """The event of a pair's current state, for an intent left behind."""
+        block = await self.blocks.by_id(ref["id"])
+        return events.block_events(block) if block is not None else []
+
+    async def _change(
+        self, provider_id: str, client_id: str, change: Callable[[], Awaitable[Block | None]]
+    ) -> None:
+        """Record the intent, make the change, publish its event."""
+        intent = await self.outbox.intend(BLOCK_INTENT, id=block_id(provider_id, client_id))
+        block = await change()
+        if block is None:
+            self.outbox.discard(intent)
+            return
+        await self.outbox.publish_soon(intent, events.block_events(block))
+        log.info(
+            "block changed",
+            extra={
+                "provider_id": block.provider_id,
+                "client_id": block.client_id,
+                "blocked": block.blocked,
+                "rev": block.rev,
+            },
+        )

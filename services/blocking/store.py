@@ -9,10 +9,7 @@ from pymongo import ReturnDocument
 
 from services.blocking.domain import Block, BlockedClient, Client, block_id
 from shared.clock import utcnow
-from shared.events.base import Event
-from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
-from shared.ids import stable_uuid
 from shared.mongo import find_by_id
 from shared.outbox import new_revision
 
@@ -24,6 +21,17 @@ def _client(doc: Mapping[str, Any]) -> Client:
         first_name=doc["first_name"],
         last_name=doc["last_name"],
         active=doc["status"] == "active",
+    )
+
+
+def _block(doc: Mapping[str, Any]) -> Block:
+    return Block(
+        provider_id=doc["provider_id"],
+        client_id=doc["client_id"],
+        practice_id=doc["practice_id"],
+        blocked=doc["blocked"],
+        rev=doc["rev"],
+        changed_at=doc["changed_at"],
     )
 
 
@@ -46,18 +54,8 @@ class ClientDirectory:
         """Lookups are by `_id` within a practice."""
         await self._clients.create_index([("practice_id", 1)], name="practice")
 
-    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, bool]:
-        """Store the latest record of a client; and whether a known client's name changed.
-
-        Only a rename needs the block lists updated (a search), not every record.
-        """
-        client = Client(
-            record.client_id,
-            record.practice_id,
-            record.first_name,
-            record.last_name,
-            record.status == "active",
-        )
+    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, Client | None]:
+        """Store the latest record of a client; the client now, and as known before (if)."""
         before = await self._clients.find_one_and_update(
             {"_id": record.client_id},
             {
@@ -72,11 +70,14 @@ class ClientDirectory:
             upsert=True,
             return_document=ReturnDocument.BEFORE,
         )
-        renamed = before is not None and (before.get("first_name"), before.get("last_name")) != (
+        client = Client(
+            record.client_id,
+            record.practice_id,
             record.first_name,
             record.last_name,
+            record.status == "active",
         )
-        return client, renamed
+        return client, _client(before) if before is not None else None
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]:
         """Those of the ids that are clients of the practice (others do not exist for it)."""
@@ -91,30 +92,11 @@ class ClientDirectory:
         return found[0] if found else None
 
 
-async def derive_block_events(doc: Mapping[str, Any]) -> list[Event]:
-    """The event a block document's revision publishes (id stable per revision)."""
-    return [
-        BlockChanged(
-            event_id=stable_uuid(doc["_id"], doc["rev"], "block"),
-            occurred_at=doc["changed_at"],
-            practice_id=doc["practice_id"],
-            provider_id=doc["provider_id"],
-            client_id=doc["client_id"],
-            blocked=doc["blocked"],
-        )
-    ]
-
-
 class BlockStore:
     """One document per provider-client pair, carrying its outbox state."""
 
     def __init__(self, db: Any) -> None:
         self._blocks = db["blocks"]
-
-    @property
-    def collection(self) -> Any:
-        """The collection the outbox relays from."""
-        return self._blocks
 
     async def ensure_indexes(self) -> None:
         """Indexes for the provider's list in name order and for renaming a client."""
@@ -126,27 +108,20 @@ class BlockStore:
     async def get(self, provider_id: str, client_id: str) -> Block | None:
         """The pair's state, or None if the provider never blocked the client."""
         doc = await self._blocks.find_one({"_id": block_id(provider_id, client_id)})
-        if doc is None:
-            return None
-        return Block(doc["provider_id"], doc["client_id"], doc["practice_id"], doc["blocked"])
+        return _block(doc) if doc is not None else None
 
     async def blocked_among(self, provider_id: str, client_ids: list[str]) -> set[str]:
         """Which of the clients the provider has blocked now."""
         found = await asyncio.gather(*(self.get(provider_id, c) for c in client_ids))
         return {block.client_id for block in found if block is not None and block.blocked}
 
-    async def by_id(self, _id: str) -> Mapping[str, Any] | None:
-        """A pair's stored document, for the outbox's recovery."""
-        doc: Mapping[str, Any] | None = await find_by_id(self._blocks, _id)
-        return doc
+    async def by_id(self, _id: str) -> Block | None:
+        """A pair's state by its id, for the outbox's recovery."""
+        doc = await find_by_id(self._blocks, _id)
+        return _block(doc) if doc is not None else None
 
-    async def recover_events(self, ref: Mapping[str, Any]) -> list[Event]:
-        """The event of a pair's current state, for an intent left behind."""
-        doc = await self.by_id(ref["id"])
-        return await derive_block_events(doc) if doc is not None else []
-
-    async def block(self, provider_id: str, client: Client) -> Mapping[str, Any]:
-        """Mark the pair blocked with a pending event, in one write; the written document."""
+    async def block(self, provider_id: str, client: Client) -> Block:
+        """Mark the pair blocked as a new revision, in one write; the pair as written."""
         now = utcnow()
         doc: Mapping[str, Any] = await self._blocks.find_one_and_update(
             {"_id": block_id(provider_id, client.client_id)},
@@ -166,10 +141,10 @@ class BlockStore:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return doc
+        return _block(doc)
 
-    async def unblock(self, provider_id: str, client_id: str) -> Mapping[str, Any] | None:
-        """Mark the pair unblocked with a pending event, in one write; the written document."""
+    async def unblock(self, provider_id: str, client_id: str) -> Block | None:
+        """Mark the pair unblocked as a new revision, in one write; the pair as written."""
         now = utcnow()
         doc: Mapping[str, Any] | None = await self._blocks.find_one_and_update(
             {"_id": block_id(provider_id, client_id)},
@@ -184,7 +159,7 @@ class BlockStore:
             },
             return_document=ReturnDocument.AFTER,
         )
-        return doc
+        return _block(doc) if doc is not None else None
 
     async def rename(self, client: Client) -> None:
         """Keep the names shown and searched in block lists current (no event: not in it)."""

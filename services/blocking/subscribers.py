@@ -3,7 +3,6 @@
 from faststream import Context
 from faststream.kafka import KafkaBroker
 
-from services.blocking import handlers
 from services.blocking.deps import Deps
 from services.blocking.settings import BlockingSettings
 from shared import topics
@@ -16,4 +15,4 @@ def register_subscribers(broker: KafkaBroker, settings: BlockingSettings) -> Non
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "blocking.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await handlers.record_client(event, clients=deps.clients, blocks=deps.blocks)
+        await deps.client_projection.record(event)

@@ -31,7 +31,7 @@ class Blocking:
 
     @property
     def deps(self) -> Deps:
-        """The collaborators the lifespan built."""
+        """The use cases the lifespan bound."""
         deps: Deps = self.app.state.deps
         return deps
 
@@ -51,7 +51,7 @@ async def add_clients(service: Blocking, *records: dict[str, object]) -> list[st
 
     async def projected() -> bool:
         for record in records:
-            found = await service.deps.clients.get(
+            found = await service.deps.block_lists.clients.get(
                 str(record["practice_id"]), str(record["client_id"])
             )
             if found is None or found.last_name != record["last_name"]:

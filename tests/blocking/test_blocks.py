@@ -5,6 +5,7 @@ from typing import Any
 from services.blocking.domain import block_id
 from shared import topics
 from shared.ids import stable_uuid
+from shared.outbox import Outbox
 from tests.blocking.conftest import Blocking, add_clients
 from tests.support import TopicTail, auth, body, client_record, header, unique
 
@@ -187,16 +188,18 @@ async def test_a_block_stored_before_a_crash_is_published_by_the_next_start(
     practice = unique("pr-")
     (client_id,) = await add_clients(blocking, client_record(practice))
     provider_id = unique("p-")
-    deps = blocking.deps
-    (client,) = await deps.clients.get_many(practice, [client_id])
+    lists = blocking.deps.block_lists
+    outbox = lists.outbox
+    assert isinstance(outbox, Outbox)
+    (client,) = await lists.clients.get_many(practice, [client_id])
 
     async with TopicTail(topics.MESSAGING_BLOCKS) as tail:
         # The intent and the change are stored, then the process "died" before publishing.
-        await deps.outbox.intend("block", id=block_id(provider_id, client_id))
-        doc = await deps.blocks.block(provider_id, client)
-        assert await deps.outbox.sweep(at_start=True) >= 1
+        await outbox.intend("block", id=block_id(provider_id, client_id))
+        block = await lists.blocks.block(provider_id, client)
+        assert await outbox.sweep(at_start=True) >= 1
         (record,) = await tail.wait_for(for_pair(provider_id, client_id))
 
     assert body(record)["blocked"] is True
-    assert body(record)["event_id"] == str(stable_uuid(doc["_id"], doc["rev"], "block"))
-    assert await deps.outbox.pending(id=doc["_id"]) == []
+    assert body(record)["event_id"] == str(stable_uuid(block.id, block.rev, "block"))
+    assert await outbox.pending(id=block.id) == []
