@@ -92,8 +92,8 @@ def _secret() -> str:
 
 
 def token(sub: str, role: str, practice: str, *, admin: bool = False, ttl: int = 6 * 3600) -> str:
-    """A development HS256 token (shared.devtoken's claims)."""
-    from shared.devtoken import mint
+    """A development HS256 token (ops.devtoken's claims)."""
+    from ops.devtoken import mint
 
     return mint(_secret(), sub=sub, role=role, practice_id=practice, admin=admin, ttl=ttl)
 

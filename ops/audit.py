@@ -1,4 +1,4 @@
-"""`msgctl audit export`: a practice's audit records as JSON lines, verified link by link.
+"""`msgctl audit verify` and `msgctl audit export`: the audit chains, checked link by link.
 
 Reads the threads database (`THREADS_DATABASE`) by computed `_id`s only: the chain's head
 in `audit_heads`, then each position in order (a window of lookups at a time). Every link
@@ -80,18 +80,66 @@ async def export(
     mongo = create_mongo_client(settings)
     try:
         database = mongo[settings.threads_database]
-        head = await find_by_id(database["audit_heads"], practice_id)
-        last = int(head["position"]) if head else 0
-        prev_hash, written = GENESIS, 0
-        async for position, record in _records(database, practice_id, last):
-            if not link_holds(record, position, prev_hash):
-                raise ChainBroken(practice_id, position)
-            prev_hash = record["hash"]
-            if _within(record, since, until):
-                write(exported_line(record))
-                written += 1
-        if head is not None and head.get("hash") != prev_hash:
-            raise ChainBroken(practice_id, last)
-        return Exported(written, last)
+
+        def keep(record: dict[str, Any]) -> bool:
+            if not _within(record, since, until):
+                return False
+            write(exported_line(record))
+            return True
+
+        return await _walk(database, practice_id, keep)
     finally:
         await mongo.close()
+
+
+@dataclass(frozen=True)
+class Verified:
+    """One practice's chain: its length, and the first broken record's `_id` if any."""
+
+    practice_id: str
+    records: int
+    broken_at: str | None
+
+
+async def verify(settings: OpsSettings, practice_id: str | None = None) -> list[Verified]:
+    """Check each practice's chain (or one practice's) from the first record to the head.
+
+    Listing every practice reads every head: an operations command, never a request path.
+    """
+    mongo = create_mongo_client(settings)
+    try:
+        database = mongo[settings.threads_database]
+        if practice_id is not None:
+            practices = [practice_id]
+        else:
+            practices = [h["_id"] async for h in database["audit_heads"].find({}, {"_id": 1})]
+        results = []
+        for practice in sorted(practices):
+            try:
+                walked = await _walk(database, practice, lambda _record: False)
+            except ChainBroken as broken:
+                results.append(
+                    Verified(practice, broken.position, record_id(practice, broken.position))
+                )
+            else:
+                results.append(Verified(practice, walked.verified, None))
+        return results
+    finally:
+        await mongo.close()
+
+
+async def _walk(
+    database: Any, practice_id: str, keep: Callable[[dict[str, Any]], bool]
+) -> Exported:
+    """Check every link from the first record to the head; `keep` counts what it writes."""
+    head = await find_by_id(database["audit_heads"], practice_id)
+    last = int(head["position"]) if head else 0
+    prev_hash, written = GENESIS, 0
+    async for position, record in _records(database, practice_id, last):
+        if not link_holds(record, position, prev_hash):
+            raise ChainBroken(practice_id, position)
+        prev_hash = record["hash"]
+        written += keep(record)
+    if head is not None and head.get("hash") != prev_hash:
+        raise ChainBroken(practice_id, last)
+    return Exported(written, last)

@@ -10,7 +10,6 @@ import contextlib
 import datetime
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,12 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ops import audit
+from ops import audit, keys
 from ops import dlq as dead_letters
 from ops import seed as seeding
 from ops import status as state
+from ops.devtoken import mint
 from ops.settings import OpsSettings
-from shared.devtoken import mint
+from shared.events.clients import ClientRecordChanged
+from shared.events.providers import ProviderRecordChanged
 
 app = typer.Typer(
     help="Operate secure messaging: tokens, demo data, status, dead-letter topics, keys.",
@@ -100,6 +101,44 @@ def seed(
         "a practice admin's token: "
         f"msgctl token --role provider --sub {admin_id} --practice {first} --admin"
     )
+
+
+@app.command("publish-client")
+def publish_client(
+    practice: Annotated[str, typer.Option(help="practice id")],
+    client: Annotated[str, typer.Option(help="client id")],
+    first: Annotated[str, typer.Option(help="first name")],
+    last: Annotated[str, typer.Option(help="last name")],
+    email: Annotated[str | None, typer.Option(help="email address")] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="retire the client")] = False,
+) -> None:
+    """Publish one client record to practice.clients.v1, as a practice system would."""
+    record = ClientRecordChanged(
+        practice_id=practice,
+        client_id=client,
+        first_name=first,
+        last_name=last,
+        email=email,
+        status="inactive" if inactive else "active",
+    )
+    asyncio.run(seeding.publish(_settings(), [record]))
+    typer.echo(f"published client {client}")
+
+
+@app.command("publish-provider")
+def publish_provider(
+    practice: Annotated[str, typer.Option(help="practice id")],
+    provider: Annotated[str, typer.Option(help="provider id")],
+    inactive: Annotated[bool, typer.Option("--inactive", help="retire the provider")] = False,
+) -> None:
+    """Publish one provider record to practice.providers.v1, as a practice system would."""
+    record = ProviderRecordChanged(
+        practice_id=practice,
+        provider_id=provider,
+        status="inactive" if inactive else "active",
+    )
+    asyncio.run(seeding.publish(_settings(), [record]))
+    typer.echo(f"published provider {provider}")
 
 
 @app.command()
@@ -236,17 +275,13 @@ def _dlq(topic: str) -> str:
 
 @keys_app.command("status")
 def keys_status() -> None:
-    """How many sealed values each key id wraps (python -m shared.keys status)."""
-    from shared import keys
-
+    """How many sealed values each key id wraps (python -m ops.keys status)."""
     raise typer.Exit(keys.main(["status"]))
 
 
 @keys_app.command("rewrap")
 def keys_rewrap() -> None:
-    """Re-wrap every data key under the active key (python -m shared.keys rewrap)."""
-    from shared import keys
-
+    """Re-wrap every data key under the active key (python -m ops.keys rewrap)."""
     raise typer.Exit(keys.main(["rewrap"]))
 
 
@@ -254,11 +289,18 @@ def keys_rewrap() -> None:
 def audit_verify(
     practice: Annotated[str | None, typer.Option(help="only this practice's chain")] = None,
 ) -> None:
-    """Check every stored audit chain link by link (python -m shared.audit verify)."""
-    command = [sys.executable, "-m", "shared.audit", "verify"]
-    if practice:
-        command += ["--practice", practice]
-    raise typer.Exit(subprocess.run(command, check=False).returncode)  # noqa: S603
+    """Check every stored audit chain link by link; exit 1 if one is broken."""
+    try:
+        chains = asyncio.run(audit.verify(_settings(), practice))
+    except PyMongoError as error:
+        typer.echo(f"the threads database did not answer ({type(error).__name__})", err=True)
+        raise typer.Exit(1) from None
+    for chain in chains:
+        if chain.broken_at is None:
+            typer.echo(f"{chain.practice_id}: {chain.records} records, chain intact")
+        else:
+            typer.echo(f"{chain.practice_id}: BROKEN at record {chain.broken_at}")
+    raise typer.Exit(1 if any(c.broken_at for c in chains) else 0)
 
 
 @audit_app.command("export")

@@ -5,7 +5,7 @@ Ids are derived from the prefix and positions, so seeding again republishes the 
 """
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from faststream.kafka import KafkaBroker
 
@@ -65,6 +65,15 @@ async def seed(
     advance: Callable[[int], None],
 ) -> int:
     """Publish the demo directory; calls `advance(n)` as records are acknowledged."""
+    return await publish(settings, records(prefix, practices, providers, clients), advance)
+
+
+async def publish(
+    settings: KafkaSettings,
+    directory: Iterable[Event],
+    advance: Callable[[int], None] = lambda _n: None,
+) -> int:
+    """Publish directory records (a window at a time) as a practice system would."""
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers, acks="all", security=broker_security(settings)
     )
@@ -73,7 +82,7 @@ async def seed(
         await broker.start()
         publisher = EventPublisher(broker, SOURCE)
         window: list[Event] = []
-        for record in records(prefix, practices, providers, clients):
+        for record in directory:
             window.append(record)
             if len(window) == WINDOW:
                 published += await _publish(publisher, window, advance)

@@ -6,16 +6,11 @@ write's record can instead ride with the write's own events through the outbox
 record carries `prev_hash` (the previous record's `hash`) and `hash` = SHA-256 over its
 own fields and `prev_hash`, so an edited or deleted record breaks every later link.
 
-`python -m shared.audit verify [--practice ID]` walks the stored chains and reports the
-first broken link (exit status 1), reading the threads database (`THREADS_DATABASE`).
+`msgctl audit verify` (ops/audit.py) walks the stored chains and reports the first broken link.
 """
 
-import argparse
-import asyncio
 import hashlib
 import json
-import os
-import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -155,49 +150,3 @@ def audited(action: str, resource_type: str, resource_param: str | None = None) 
             )
 
     return Depends(record)
-
-
-async def _chains(database: Any, practice: str | None) -> AsyncIterator[tuple[str, list[Any]]]:
-    heads = database["audit_heads"]
-    query = {"_id": practice} if practice else {}
-    async for head in heads.find(query):
-        records = []
-        for position in range(1, int(head["position"]) + 1):
-            _id = record_id(head["_id"], position)
-            found = await database["audit"].find_one({"_id": _id})
-            records.append(found or {"position": None, "_id": _id})
-        yield head["_id"], records
-
-
-async def _verify(practice: str | None) -> int:
-    from shared.mongo import create_mongo_client
-    from shared.settings import MongoSettings
-
-    mongo = create_mongo_client(MongoSettings())
-    database = mongo[os.environ.get("THREADS_DATABASE", "messaging_threads")]
-    broken = 0
-    try:
-        async for practice_id, records in _chains(database, practice):
-            bad = first_broken_link(records)
-            if bad is None:
-                print(f"{practice_id}: {len(records)} records, chain intact")
-            else:
-                broken += 1
-                print(f"{practice_id}: BROKEN at record {bad.get('_id')}")
-    finally:
-        await mongo.close()
-    return 1 if broken else 0
-
-
-def main() -> None:
-    """`verify [--practice ID]`: check every stored chain link by link."""
-    parser = argparse.ArgumentParser(description="Audit trail tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    verify = sub.add_parser("verify", help="report the first broken link of each chain")
-    verify.add_argument("--practice")
-    args = parser.parse_args()
-    sys.exit(asyncio.run(_verify(args.practice)))
-
-
-if __name__ == "__main__":
-    main()

@@ -3,7 +3,7 @@
 Each body gets its own random data key (AES-256-GCM); the data key is wrapped by the
 active key-encryption key, whose id is stored alongside. Rotating means adding a new
 key and making it active: old bodies still open with the key id they name, and
-`python -m shared.keys rewrap` re-wraps their data keys under the active key so the old
+`python -m ops.keys rewrap` re-wraps their data keys under the active key so the old
 key can then be removed from the ring.
 """
 

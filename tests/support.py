@@ -13,7 +13,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
-from shared.devtoken import mint
+from ops.devtoken import mint
 from shared.kafka import wait_until_assigned
 
 T = TypeVar("T")

@@ -11,8 +11,11 @@ from services.threads import events
 from services.threads.api import install_error_mapping, routers
 from services.threads.deps import Deps
 from services.threads.handlers.access import AccessLog
+from services.threads.handlers.audit import AuditRecords
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging, recovery_covers
+from services.threads.handlers.projections import Directory
+from services.threads.handlers.settings import Settings
 from services.threads.handlers.state import ThreadStates
 from services.threads.handlers.threads import Conversations, thread_views
 from services.threads.settings import ThreadsSettings
@@ -60,7 +63,8 @@ def build_deps(
     """Wire stores, use cases and the outbox on one database."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
     practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
-    clients, blocks = ClientDirectory(db), BlockList(db)
+    clients, blocks, inboxes = ClientDirectory(db), BlockList(db), InboxStore(db)
+    providers = ProviderDirectory(db)
     audit = AccessLog(AuditTrail(publisher, "threads"))
     outbox = Outbox(db, publisher, grace=grace)
     messaging = Messaging(
@@ -75,29 +79,8 @@ def build_deps(
         outbox=outbox,
         cipher=cipher,
     )
-    inboxes, providers = InboxStore(db), ProviderDirectory(db)
-    states = ThreadStates(
-        threads=threads,
-        views=views,
-        messages=messages,
-        audit=audit,
-        outbox=outbox,
-        inboxes=inboxes,
-    )
     _register_recovery(outbox, messaging, practices, profiles, threads, views)
     return Deps(
-        clients=clients,
-        practices=practices,
-        profiles=profiles,
-        threads=threads,
-        messages=messages,
-        views=views,
-        blocks=blocks,
-        audit=audit,
-        audit_chain=AuditChain(db),
-        cipher=cipher,
-        publisher=publisher,
-        outbox=outbox,
         messaging=messaging,
         conversations=Conversations(
             clients=clients,
@@ -111,11 +94,28 @@ def build_deps(
             outbox=outbox,
             inboxes=inboxes,
         ),
-        states=states,
-        inboxes=inboxes,
-        inbox_projection=Inboxes(inboxes=inboxes, publisher=publisher),
-        providers=providers,
+        states=ThreadStates(
+            threads=threads,
+            views=views,
+            messages=messages,
+            audit=audit,
+            outbox=outbox,
+            inboxes=inboxes,
+        ),
+        settings=Settings(practices=practices, profiles=profiles, views=views, outbox=outbox),
+        directory=Directory(
+            clients=clients,
+            providers=providers,
+            blocks=blocks,
+            views=views,
+            publisher=publisher,
+        ),
+        audit_records=AuditRecords(AuditChain(db)),
+        inboxes=Inboxes(inboxes=inboxes, publisher=publisher),
         send_limit=send_limit or RateLimiter(db, "sends", Rate(0, 60.0, 0)),
+        outbox=outbox,
+        publisher=publisher,
+        cipher=cipher,
     )
 
 
@@ -154,15 +154,15 @@ def _register_recovery(
     outbox.on("view", from_doc(views.by_id, view_snapshot))
 
 
-async def ensure_indexes(deps: Deps) -> None:
+async def ensure_indexes(db: Any, cipher: EnvelopeCipher) -> None:
     """Every index the service relies on, including the unique ones guarding races."""
     for store in (
-        deps.clients,
-        deps.threads,
-        deps.messages,
-        deps.views,
-        deps.blocks,
-        deps.audit_chain,
+        ClientDirectory(db),
+        ThreadStore(db),
+        MessageStore(db, cipher),
+        ViewStore(db),
+        BlockList(db),
+        AuditChain(db),
     ):
         await store.ensure_indexes()
 
@@ -192,7 +192,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
         ) as runtime:
             send_limit = RateLimiter(runtime.db, "sends", settings.send_rate())
             deps = build_deps(runtime.db, runtime.publisher, cipher, send_limit=send_limit)
-            await ensure_indexes(deps)
+            await ensure_indexes(runtime.db, cipher)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
             await broker.start()

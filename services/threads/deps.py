@@ -1,25 +1,15 @@
-"""The collaborators the composition root builds once per process."""
+"""The use cases the composition root builds once per process, for routes and subscribers."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from services.threads.handlers.access import AccessLog
+from services.threads.handlers.audit import AuditRecords
 from services.threads.handlers.inbox import Inboxes
 from services.threads.handlers.messages import Messaging
+from services.threads.handlers.projections import Directory
+from services.threads.handlers.settings import Settings
 from services.threads.handlers.state import ThreadStates
 from services.threads.handlers.threads import Conversations
-from services.threads.store import (
-    AuditChain,
-    BlockList,
-    ClientDirectory,
-    MessageStore,
-    PracticeSettings,
-    ProviderDirectory,
-    ProviderProfiles,
-    ThreadStore,
-    ViewStore,
-)
-from services.threads.store.inbox import InboxStore
 from shared.crypto import EnvelopeCipher
 from shared.kafka import EventPublisher
 from shared.outbox import Outbox
@@ -31,25 +21,18 @@ from shared.service import from_app_state
 class Deps:
     """Everything routes and subscribers need, built in app.py."""
 
-    clients: ClientDirectory
-    practices: PracticeSettings
-    profiles: ProviderProfiles
-    threads: ThreadStore
-    messages: MessageStore
-    views: ViewStore
-    blocks: BlockList
-    audit: AccessLog
-    audit_chain: AuditChain
-    cipher: EnvelopeCipher
-    publisher: EventPublisher
-    outbox: Outbox
     messaging: Messaging
     conversations: Conversations
     states: ThreadStates
-    inboxes: InboxStore
-    inbox_projection: Inboxes
-    providers: ProviderDirectory
+    settings: Settings
+    directory: Directory
+    audit_records: AuditRecords
+    inboxes: Inboxes
     send_limit: RateLimiter
+    # The runtime the use cases share (the outbox drains on stop; recovery rebuilds from it).
+    outbox: Outbox
+    publisher: EventPublisher
+    cipher: EnvelopeCipher
 
 
 DepsDep = Annotated[Deps, from_app_state("deps")]

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["provider", "client"]
 
@@ -122,6 +122,14 @@ class Message:
 
 
 @dataclass(frozen=True)
+class ViewChange:
+    """What a message does to a view: fields raised to at least a value, and fields set."""
+
+    raised: dict[str, Any]
+    set: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class View:
     """One participant's state of a thread: read position, unread flag, archive."""
 
@@ -153,6 +161,29 @@ class View:
         if not self.unread:
             return 0
         return max(self.last_seq - self.read_seq - self.own_after_read, 1)
+
+    @staticmethod
+    def on_incoming(seq: int, at: datetime) -> ViewChange:
+        """A message from the other party: unread, and back in the inbox if archived."""
+        raised = {
+            "last_seq": seq,
+            "last_incoming_seq": seq,
+            "last_message_at": at,
+            "activity_at": at,
+        }
+        return ViewChange(raised=raised, set={"unread": True, "archived": False})
+
+    @staticmethod
+    def on_own(seq: int, at: datetime) -> ViewChange:
+        """The participant's own message: sending reads everything before it."""
+        raised = {"last_seq": seq, "read_seq": seq, "last_message_at": at, "activity_at": at}
+        return ViewChange(raised=raised, set={"unread": False, "own_after_read": 0})
+
+    @staticmethod
+    def read_past(read_seq: int, seq: int) -> bool:
+        """Whether the reader read past an incoming message before it was applied (then it
+        changes neither their unread flag nor their archive)."""
+        return read_seq >= seq
 
     def marked_unread(self, last_seq: int) -> dict[str, int | bool]:
         """The fields that make the latest message from the other party unread again."""

@@ -8,6 +8,9 @@ from uuid import UUID
 from services.threads.domain import Client, Message, Participant, Thread, View
 from shared.events.audit import AccessRecorded, Outcome
 from shared.events.base import Event
+from shared.events.blocks import BlockChanged
+from shared.events.clients import ClientRecordChanged
+from shared.events.providers import ProviderRecordChanged
 from shared.outbox import Document
 
 
@@ -68,11 +71,15 @@ class ViewsPort(Protocol):
         self, thread_id: str, participant_id: str, fields: dict[str, Any]
     ) -> dict[str, Any] | None: ...
 
+    async def rename_other(self, other_id: str, names: dict[str, str]) -> list[dict[str, Any]]: ...
+
 
 class PracticesPort(Protocol):
     """Whether each practice has messaging on."""
 
     async def is_enabled(self, practice_id: str) -> bool: ...
+
+    async def set_enabled(self, practice_id: str, enabled: bool, by: str) -> dict[str, Any]: ...
 
 
 class BlocksPort(Protocol):
@@ -80,17 +87,53 @@ class BlocksPort(Protocol):
 
     async def is_blocked(self, provider_id: str, client_id: str) -> bool: ...
 
+    async def apply(self, change: BlockChanged) -> bool: ...
+
 
 class ProfilesPort(Protocol):
     """Providers' display names."""
 
     async def display_name(self, provider_id: str) -> str | None: ...
 
+    async def set_display_name(
+        self, practice_id: str, provider_id: str, name: str
+    ) -> dict[str, Any]: ...
+
 
 class ClientsPort(Protocol):
     """The practice's client directory."""
 
     async def get(self, practice_id: str, client_id: str) -> Client | None: ...
+
+    async def upsert(self, record: ClientRecordChanged) -> bool: ...
+
+    async def search(
+        self, practice_id: str, query: str | None, *, after: str | None, limit: int
+    ) -> list[Client]: ...
+
+
+class ProvidersPort(Protocol):
+    """The practice's provider directory."""
+
+    async def upsert(self, record: ProviderRecordChanged) -> None: ...
+
+
+class AuditChainPort(Protocol):
+    """Each practice's hash-chained audit records, by position."""
+
+    async def head(self, practice_id: str) -> tuple[int, str]: ...
+
+    async def append(self, practice_id: str, events: list[AccessRecorded]) -> int: ...
+
+    async def at(self, practice_id: str, position: int) -> dict[str, Any] | None: ...
+
+    async def first_at_or_after(self, practice_id: str, since: datetime, last: int) -> int: ...
+
+
+class EventsPort(Protocol):
+    """Events published straight to the broker (projections, not intents)."""
+
+    async def publish_all(self, events: list[Event]) -> None: ...
 
 
 class InboxesPort(Protocol):

@@ -4,8 +4,6 @@ from faststream import Context
 from faststream.kafka import KafkaBroker
 
 from services.threads.deps import Deps
-from services.threads.handlers import projections
-from services.threads.handlers.audit import chain_records
 from services.threads.settings import ThreadsSettings
 from shared import topics
 from shared.events.audit import AccessRecorded
@@ -21,19 +19,17 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "threads.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await projections.record_client(
-            event, clients=deps.clients, views=deps.views, publisher=deps.publisher
-        )
+        await deps.directory.record_client(event)
 
     @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
     async def on_block_changed(event: BlockChanged, deps: Deps = Context("deps")) -> None:
-        await projections.record_block(event, blocks=deps.blocks)
+        await deps.directory.record_block(event)
 
     @broker.subscriber(topics.PRACTICE_PROVIDERS, **consumer_options(settings, "threads.providers"))
     async def on_provider_record(
         event: ProviderRecordChanged, deps: Deps = Context("deps")
     ) -> None:
-        await projections.record_provider(event, providers=deps.providers)
+        await deps.directory.record_provider(event)
 
     @broker.subscriber(
         topics.MESSAGING_INBOX,
@@ -45,7 +41,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     async def on_inbox_entries(
         changes: list[InboxEntryChanged], deps: Deps = Context("deps")
     ) -> None:
-        await deps.inbox_projection.apply(changes)
+        await deps.inboxes.apply(changes)
 
     @broker.subscriber(
         topics.MESSAGING_AUDIT,
@@ -57,4 +53,4 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     async def on_access_records(
         records: list[AccessRecorded], deps: Deps = Context("deps")
     ) -> None:
-        await chain_records(records, chain=deps.audit_chain)
+        await deps.audit_records.chain_records(records)

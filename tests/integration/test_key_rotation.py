@@ -46,7 +46,7 @@ async def services(
 
 
 def keys_command(command: str, databases: dict[str, str], *, active: str, expect: int = 0) -> str:
-    """Run `python -m shared.keys` as an operator would; its output (asserting its exit code)."""
+    """Run `python -m ops.keys` as an operator would; its output (asserting its exit code)."""
     env = {
         **os.environ,
         "MONGODB_URL": infra_env()["mongodb_url"],
@@ -55,7 +55,7 @@ def keys_command(command: str, databases: dict[str, str], *, active: str, expect
         **{name.upper(): value for name, value in databases.items()},
     }
     done = subprocess.run(
-        [sys.executable, "-m", "shared.keys", command],
+        [sys.executable, "-m", "ops.keys", command],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -140,7 +140,7 @@ async def test_an_edited_record_breaks_the_chain_and_verify_reports_it(
     intact = verify(deps, practice_id)
 
     tampered = records[2]
-    await deps.audit_chain.records.update_one(
+    await deps.audit_records.chain.records.update_one(
         {"_id": f"{practice_id}:{tampered['position']:012d}"}, {"$set": {"actor_id": "someone"}}
     )
 
@@ -154,10 +154,10 @@ def verify(deps: Deps, practice_id: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "MONGODB_URL": infra_env()["mongodb_url"],
-        "THREADS_DATABASE": deps.audit_chain.records.database.name,
+        "THREADS_DATABASE": deps.audit_records.chain.records.database.name,
     }
     return subprocess.run(
-        [sys.executable, "-m", "shared.audit", "verify", "--practice", practice_id],
+        [sys.executable, "-m", "ops", "audit", "verify", "--practice", practice_id],
         capture_output=True,
         text=True,
         env=env,

@@ -156,8 +156,8 @@ async def test_a_stale_block_event_never_undoes_a_newer_one(deps: Deps) -> None:
             occurred_at=at,
         )
 
-    assert await deps.blocks.apply(change(False, datetime.now(UTC)))
+    assert await deps.directory.blocks.apply(change(False, datetime.now(UTC)))
     # The older block arrives late (a replay, or a relay publishing out of order).
-    assert not await deps.blocks.apply(change(True, earlier))
+    assert not await deps.directory.blocks.apply(change(True, earlier))
 
-    assert await deps.blocks.is_blocked(provider_id, client_id) is False
+    assert await deps.directory.blocks.is_blocked(provider_id, client_id) is False

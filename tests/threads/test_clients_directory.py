@@ -68,9 +68,9 @@ async def test_search_never_shows_another_practices_clients(threads: httpx.Async
 
 async def raw_client(deps: Deps, client_id: str) -> dict[str, Any] | None:
     """The projection's document of a client, as the database holds it."""
-    doc: dict[str, Any] | None = await deps.messages.collection.database["clients"].find_one(
-        {"_id": client_id}
-    )
+    doc: dict[str, Any] | None = await deps.messaging.messages.collection.database[
+        "clients"
+    ].find_one({"_id": client_id})
     return doc
 
 
@@ -92,7 +92,7 @@ async def test_a_stored_email_is_dropped_on_the_clients_next_record(
 ) -> None:
     email = f"{unique('ada-')}@example.org"
     record = client_record(unique("pr-"), email=email)
-    clients = deps.messages.collection.database["clients"]
+    clients = deps.messaging.messages.collection.database["clients"]
     await clients.insert_one({"_id": record["client_id"], "email": email, "last_name": "Old"})
     await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
 

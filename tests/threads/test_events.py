@@ -60,17 +60,17 @@ async def test_a_message_stored_before_a_crash_is_published_by_the_next_process(
     threads: httpx.AsyncClient, deps: Deps
 ) -> None:
     chat = await conversation(threads)
-    crashed = build_deps(deps.messages.collection.database, deps.publisher, deps.cipher)
-    thread = await crashed.threads.get(chat.thread_id)
+    crashed = build_deps(deps.messaging.messages.collection.database, deps.publisher, deps.cipher)
+    thread = await crashed.messaging.threads.get(chat.thread_id)
     assert thread is not None
     client = Participant(chat.client_id, "client", chat.practice.practice_id)
     # The intent and the message are stored, then the process "died" before publishing.
     await crashed.outbox.intend("messages", thread_id=chat.thread_id, after_seq=0)
-    message, doc = await crashed.messages.append(
+    message, doc = await crashed.messaging.messages.append(
         thread, client, "Ada", "crash", unique(), known_seq=0
     )
     assert doc is not None
-    restarted = build_deps(deps.messages.collection.database, deps.publisher, deps.cipher)
+    restarted = build_deps(deps.messaging.messages.collection.database, deps.publisher, deps.cipher)
     async with (
         TopicTail(topics.MESSAGING_MESSAGES) as messages,
         TopicTail(topics.MESSAGING_CHART) as chart,

@@ -119,7 +119,9 @@ async def test_bad_message_input_is_rejected_and_nothing_is_stored(
     )
 
     assert malformed.status_code == 422
-    assert await deps.messages.collection.count_documents({"thread_id": chat.thread_id}) == 0
+    assert (
+        await deps.messaging.messages.collection.count_documents({"thread_id": chat.thread_id}) == 0
+    )
 
 
 async def test_a_body_of_exactly_ten_thousand_characters_is_accepted(
@@ -137,7 +139,7 @@ async def test_bodies_are_encrypted_at_rest(threads: httpx.AsyncClient, deps: De
     secret = unique("my-private-words-")
 
     sent = await send(threads, chat.thread_id, chat.client, secret)
-    raw = await deps.messages.collection.find_one({"message_id": sent["message_id"]})
+    raw = await deps.messaging.messages.collection.find_one({"message_id": sent["message_id"]})
 
     assert raw is not None
     assert secret.encode() not in repr(raw).encode()

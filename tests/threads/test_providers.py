@@ -99,7 +99,7 @@ async def test_the_projection_keeps_the_latest_record_by_provider_id(
     await add_provider(practice)
 
     async def active() -> bool:
-        return await deps.providers.is_active(practice.practice_id, provider_id)
+        return await deps.directory.providers.is_active(practice.practice_id, provider_id)
 
     await eventually(active)
-    assert not await deps.providers.is_active(unique("pr-"), provider_id)
+    assert not await deps.directory.providers.is_active(unique("pr-"), provider_id)

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.threads.deps import DepsDep
-from services.threads.handlers.audit import audit_page
 from shared.auth import CurrentCaller
 from shared.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -53,7 +52,7 @@ async def practice_audit(
     """The practice's audit records, oldest first, each linked to the one before by hash."""
     position = (decode_cursor(cursor) or {}).get("p")
     after = position if isinstance(position, int) else 0
-    items, last = await audit_page(
+    items, last = await deps.audit_records.page(
         caller.practice_id,
         role=caller.role.value,
         practice_admin=caller.practice_admin,
@@ -61,7 +60,6 @@ async def practice_audit(
         until=until,
         after_position=after,
         limit=limit,
-        chain=deps.audit_chain,
     )
     return AuditPage(
         items=[AuditRecordOut(**_fields(r)) for r in items],

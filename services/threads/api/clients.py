@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.threads.deps import DepsDep
-from services.threads.handlers import projections
 from shared.auth import CurrentCaller, Role, require_role
 from shared.pagination import MAX_LIMIT, after_key, keyed_page
 
@@ -39,8 +38,8 @@ async def search_clients(
 ) -> ClientPage:
     """Clients of the caller's practice whose name matches `q`."""
     require_role(caller, Role.PROVIDER, Role.ADMIN)
-    found = await projections.search_clients(
-        caller.practice_id, q, after=after_key(cursor), limit=limit + 1, clients=deps.clients
+    found = await deps.directory.search_clients(
+        caller.practice_id, q, after=after_key(cursor), limit=limit + 1
     )
     page, next_cursor = keyed_page(found, limit, key=lambda c: c.sort_key)
     return ClientPage(

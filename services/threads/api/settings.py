@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.threads.api.errors import participant
 from services.threads.deps import DepsDep
 from services.threads.domain import MAX_DISPLAY_NAME_CHARS
-from services.threads.handlers import settings as handlers
 from shared.audit import audited
 from shared.auth import CurrentCaller, Role, require_role
 
@@ -39,7 +38,7 @@ class ProfileOut(BaseModel):
 @router.get("/practice/messaging", dependencies=[audited("settings.view", "practice_settings")])
 async def get_practice_messaging(caller: CurrentCaller, deps: DepsDep) -> PracticeMessaging:
     """The caller's practice toggle."""
-    enabled = await handlers.messaging_enabled(caller.practice_id, practices=deps.practices)
+    enabled = await deps.settings.messaging_enabled(caller.practice_id)
     return PracticeMessaging(enabled=enabled)
 
 
@@ -48,14 +47,12 @@ async def put_practice_messaging(
     payload: PracticeMessaging, caller: CurrentCaller, deps: DepsDep
 ) -> PracticeMessaging:
     """Turn messaging on or off for the whole practice (providers who are practice admins)."""
-    enabled = await handlers.toggle_messaging(
+    enabled = await deps.settings.toggle_messaging(
         caller.practice_id,
         payload.enabled,
         by=caller.id,
         role=caller.role.value,
         practice_admin=caller.practice_admin,
-        practices=deps.practices,
-        outbox=deps.outbox,
     )
     return PracticeMessaging(enabled=enabled)
 
@@ -64,7 +61,7 @@ async def put_practice_messaging(
 async def get_profile(caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
     """The provider's display name (a default until chosen)."""
     require_role(caller, Role.PROVIDER)
-    name = await handlers.display_name(caller.id, profiles=deps.profiles)
+    name = await deps.settings.display_name(caller.id)
     return ProfileOut(provider_id=caller.id, display_name=name)
 
 
@@ -72,11 +69,5 @@ async def get_profile(caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
 async def put_profile(payload: ProfileIn, caller: CurrentCaller, deps: DepsDep) -> ProfileOut:
     """Choose the name on messages sent from now on."""
     require_role(caller, Role.PROVIDER)
-    name = await handlers.rename_provider(
-        participant(caller),
-        payload.display_name,
-        profiles=deps.profiles,
-        views=deps.views,
-        outbox=deps.outbox,
-    )
+    name = await deps.settings.rename_provider(participant(caller), payload.display_name)
     return ProfileOut(provider_id=caller.id, display_name=name)

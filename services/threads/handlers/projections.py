@@ -1,43 +1,51 @@
 """Projections of other systems' facts: the client and provider directories, the block list."""
 
+from dataclasses import dataclass
+
 from services.threads import events
 from services.threads.domain import Client
-from services.threads.store import BlockList, ClientDirectory, ProviderDirectory, ViewStore
+from services.threads.ports import (
+    BlocksPort,
+    ClientsPort,
+    EventsPort,
+    ProvidersPort,
+    ViewsPort,
+)
 from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
-from shared.kafka import EventPublisher
 
 
-async def record_client(
-    record: ClientRecordChanged,
-    *,
-    clients: ClientDirectory,
-    views: ViewStore,
-    publisher: EventPublisher,
-) -> None:
-    """Project a practice system's client record; providers' views show the new name."""
-    if not await clients.upsert(record):
-        return
-    renamed = await views.rename_other(
-        record.client_id,
-        {"other_first_name": record.first_name, "other_last_name": record.last_name},
-    )
-    await publisher.publish_all([e for view in renamed for e in events.inbox_events(view)])
+@dataclass(frozen=True)
+class Directory:
+    """The use cases of the directories and block list this service keeps, bound to stores."""
 
+    clients: ClientsPort
+    providers: ProvidersPort
+    blocks: BlocksPort
+    views: ViewsPort
+    publisher: EventsPort
 
-async def search_clients(
-    practice_id: str, query: str | None, *, after: str | None, limit: int, clients: ClientDirectory
-) -> list[Client]:
-    """Clients of a practice matching a name query, in name order."""
-    return await clients.search(practice_id, query, after=after, limit=limit)
+    async def record_client(self, record: ClientRecordChanged) -> None:
+        """Project a practice system's client record; providers' views show the new name."""
+        if not await self.clients.upsert(record):
+            return
+        renamed = await self.views.rename_other(
+            record.client_id,
+            {"other_first_name": record.first_name, "other_last_name": record.last_name},
+        )
+        await self.publisher.publish_all([e for v in renamed for e in events.inbox_events(v)])
 
+    async def search_clients(
+        self, practice_id: str, query: str | None, *, after: str | None, limit: int
+    ) -> list[Client]:
+        """Clients of a practice matching a name query, in name order."""
+        return await self.clients.search(practice_id, query, after=after, limit=limit)
 
-async def record_block(change: BlockChanged, *, blocks: BlockList) -> None:
-    """Project a provider's block or unblock of a client (latest per pair wins)."""
-    await blocks.apply(change)
+    async def record_block(self, change: BlockChanged) -> None:
+        """Project a provider's block or unblock of a client (latest per pair wins)."""
+        await self.blocks.apply(change)
 
-
-async def record_provider(record: ProviderRecordChanged, *, providers: ProviderDirectory) -> None:
-    """Project a practice system's provider record (latest per provider wins)."""
-    await providers.upsert(record)
+    async def record_provider(self, record: ProviderRecordChanged) -> None:
+        """Project a practice system's provider record (latest per provider wins)."""
+        await self.providers.upsert(record)

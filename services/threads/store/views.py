@@ -107,17 +107,10 @@ class ViewStore:
         self, thread_id: str, sender_id: str, seq: int, at: datetime
     ) -> dict[str, Any] | None:
         """The sender's own message: sending reads everything before it; the view after."""
+        change = View.on_own(seq, at)
         doc: dict[str, Any] | None = await self.collection.find_one_and_update(
             {"_id": view_id(thread_id, sender_id)},
-            {
-                "$max": {
-                    "last_seq": seq,
-                    "read_seq": seq,
-                    "last_message_at": at,
-                    "activity_at": at,
-                },
-                "$set": {"unread": False, "own_after_read": 0, **new_revision()},
-            },
+            {"$max": change.raised, "$set": {**change.set, **new_revision()}},
             return_document=ReturnDocument.AFTER,
         )
         return doc
@@ -130,13 +123,8 @@ class ViewStore:
         Returns the view before and after, or (None, None) when the view is missing.
         """
         _id = view_id(thread_id, recipient_id)
-        raised = {
-            "last_seq": seq,
-            "last_incoming_seq": seq,
-            "last_message_at": at,
-            "activity_at": at,
-        }
-        fields = {"unread": True, "archived": False, **new_revision()}
+        change = View.on_incoming(seq, at)
+        raised, fields = change.raised, {**change.set, **new_revision()}
         before = await self._update(_id, {"$max": raised, "$set": fields})
         if before is None:
             return None, None
@@ -144,7 +132,7 @@ class ViewStore:
         for key, value in raised.items():
             current = before.get(key)
             after[key] = value if current is None or value > current else current
-        if before.get("read_seq", 0) >= seq:  # read past it meanwhile: keep the reader's state
+        if View.read_past(before.get("read_seq", 0), seq):
             kept = {
                 "unread": before.get("unread", False),
                 "archived": before.get("archived", False),

@@ -1,7 +1,7 @@
 """Key rotation: re-wrap every stored data key under the active key-encryption key.
 
-python -m shared.keys status    how many sealed values each key id wraps
-python -m shared.keys rewrap    re-wrap those under other keys with the active one
+python -m ops.keys status    how many sealed values each key id wraps
+python -m ops.keys rewrap    re-wrap those under other keys with the active one
 
 Rotating a key-encryption key while the services run:
 1. Add the new key to `MESSAGING_ENCRYPTION_KEYS` of every instance and make it
