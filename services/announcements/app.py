@@ -2,13 +2,19 @@
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from services.announcements.api import PROBLEMS, router
+from services.announcements.api import install_error_mapping, routers
 from services.announcements.deps import Deps
+from services.announcements.handlers.inbox import READ_INTENT, Inbox
+from services.announcements.handlers.projections import Projections
+from services.announcements.handlers.sending import PUBLISH_INTENT, Sending
+from services.announcements.handlers.sent import SentAnnouncements
 from services.announcements.settings import AnnouncementsSettings
 from services.announcements.store import (
     AnnouncementStore,
@@ -23,7 +29,6 @@ from shared.events.announcements import AnnouncementPublished
 from shared.events.audit import AccessRecorded
 from shared.kafka import create_broker, declare_published
 from shared.outbox import Outbox
-from shared.problems import install_domain_errors
 from shared.ratelimit import RateLimiter
 from shared.service import create_service_app, service_runtime
 
@@ -40,6 +45,57 @@ def _known_partitions(broker: KafkaBroker, topic: str) -> int:
         if consumer is not None and topic in getattr(subscriber, "topic_names_for_subscribe", ()):
             return len(consumer.partitions_for_topic(topic) or ())
     return 0
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The service's MongoDB stores on one database."""
+
+    clients: ClientProjection
+    announcements: AnnouncementStore
+    counts: DeliveryStats
+    reads: ReadMarks
+
+    @classmethod
+    def on(cls, db: Any, cipher: EnvelopeCipher) -> "Stores":
+        """Every store of the service on this database."""
+        return cls(
+            clients=ClientProjection(db),
+            announcements=AnnouncementStore(db, cipher),
+            counts=DeliveryStats(db, partitions=_partitions(topics.MESSAGING_DELIVERIES)),
+            reads=ReadMarks(db),
+        )
+
+    async def ensure_indexes(self) -> None:
+        """Every index the service relies on, including the unique ones guarding races."""
+        for store in (self.clients, self.announcements, self.counts, self.reads):
+            await store.ensure_indexes()
+
+
+def build_deps(
+    stores: Stores, outbox: Outbox, send_limit: RateLimiter, settings: AnnouncementsSettings
+) -> Deps:
+    """Bind the use cases to the stores and the outbox, and tell the outbox how each kind
+    of intent recovers its events."""
+    sending = Sending(
+        clients=stores.clients,
+        announcements=stores.announcements,
+        outbox=outbox,
+        limit=send_limit,
+        max_recipients=settings.announcements_max_recipients,
+        per_part=settings.announcements_recipients_per_part,
+    )
+    inbox = Inbox(announcements=stores.announcements, reads=stores.reads, outbox=outbox)
+    outbox.on(PUBLISH_INTENT, sending.recover)
+    outbox.on(READ_INTENT, inbox.recover_mark)
+    return Deps(
+        sending=sending,
+        sent=SentAnnouncements(
+            announcements=stores.announcements, counts=stores.counts, reads=stores.reads
+        ),
+        inbox=inbox,
+        projections=Projections(clients=stores.clients, counts=stores.counts),
+    )
 
 
 def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
@@ -59,36 +115,24 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
                 runtime.publisher,
                 grace=timedelta(seconds=settings.announcements_outbox_grace_seconds),
             )
-            announcements = AnnouncementStore(
-                runtime.db,
-                EnvelopeCipher.from_settings(settings),
-                outbox,
-                per_part=settings.announcements_recipients_per_part,
-            )
-            deps = Deps(
-                clients=ClientProjection(runtime.db),
-                announcements=announcements,
-                stats=DeliveryStats(
-                    runtime.db, partitions=_partitions(topics.MESSAGING_DELIVERIES)
-                ),
-                reads=ReadMarks(runtime.db, outbox),
-                max_recipients=settings.announcements_max_recipients,
-                send_limit=RateLimiter(runtime.db, "announcements", settings.announcement_rate()),
-            )
-            for store in (deps.clients, deps.announcements, deps.stats, deps.reads):
-                await store.ensure_indexes()
+            send_limit = RateLimiter(runtime.db, "announcements", settings.announcement_rate())
+            stores = Stores.on(runtime.db, EnvelopeCipher.from_settings(settings))
+            deps = build_deps(stores, outbox, send_limit, settings)
+            await stores.ensure_indexes()
             app.state.deps = deps
+            # The intents in flight, for whoever inspects or recovers them (tests, operators).
+            app.state.outbox = outbox
             broker.context.set_global("deps", deps)
             await broker.start()
-            deps.stats.observe_partitions(_known_partitions(broker, topics.MESSAGING_DELIVERIES))
+            stores.counts.observe_partitions(_known_partitions(broker, topics.MESSAGING_DELIVERIES))
             runtime.spawn(outbox.run())
             runtime.report(app, "outbox_backlog", outbox.backlog)
-            runtime.spawn(deps.send_limit.run())
+            runtime.spawn(send_limit.run())
             yield
 
     app = create_service_app(
-        title="Announcements", lifespan=lifespan, routers=[router], broker=broker
+        title="Announcements", lifespan=lifespan, routers=routers, broker=broker
     )
-    install_domain_errors(app, PROBLEMS)
+    install_error_mapping(app)
     app.state.broker = broker
     return app

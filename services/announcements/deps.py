@@ -1,28 +1,23 @@
-"""The collaborators the composition root builds once per process."""
+"""The use cases the composition root binds once per process, for routes and subscribers."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from services.announcements.store import (
-    AnnouncementStore,
-    ClientProjection,
-    DeliveryStats,
-    ReadMarks,
-)
-from shared.ratelimit import RateLimiter
+from services.announcements.handlers.inbox import Inbox
+from services.announcements.handlers.projections import Projections
+from services.announcements.handlers.sending import Sending
+from services.announcements.handlers.sent import SentAnnouncements
 from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
 class Deps:
-    """Everything handlers need, built in app.py."""
+    """Everything routes and subscribers call, built in app.py."""
 
-    clients: ClientProjection
-    announcements: AnnouncementStore
-    stats: DeliveryStats
-    reads: ReadMarks
-    max_recipients: int
-    send_limit: RateLimiter
+    sending: Sending
+    sent: SentAnnouncements
+    inbox: Inbox
+    projections: Projections
 
 
 DepsDep = Annotated[Deps, from_app_state("deps")]

@@ -4,7 +4,6 @@ from faststream import Context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from services.announcements import handlers
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
 from shared import topics
@@ -20,7 +19,7 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
         topics.PRACTICE_CLIENTS, **consumer_options(settings, "announcements.clients")
     )
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await handlers.record_client(event, clients=deps.clients)
+        await deps.projections.record_client(event)
 
     @broker.subscriber(
         topics.MESSAGING_DELIVERIES,
@@ -34,4 +33,4 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
     ) -> None:
         # Counting exactly once needs each record's place in its partition.
         positions = [(r.partition, r.offset) for r in message.raw_message]
-        await handlers.record_deliveries(events, positions, stats=deps.stats)
+        await deps.projections.record_deliveries(events, positions)

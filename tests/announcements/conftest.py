@@ -11,6 +11,7 @@ from services.announcements.app import create_app
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
 from shared.mongo import create_mongo_client
+from shared.outbox import Outbox
 from shared.settings import MongoSettings
 from tests.support import base_settings, infra_env, running, unique
 
@@ -24,11 +25,12 @@ def announcements_settings(**overrides: Any) -> AnnouncementsSettings:
 
 @dataclass(frozen=True)
 class Service:
-    """A running service: its HTTP client and the collaborators it built."""
+    """A running service: its HTTP client, the use cases it bound and its outbox."""
 
     http: httpx.AsyncClient
     deps: Deps
     database: str
+    outbox: Outbox
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,12 @@ async def service(settings_overrides: dict[str, Any]) -> AsyncIterator[Service]:
     settings = announcements_settings(**settings_overrides)
     app = create_app(settings)
     async with running(app) as client:
-        yield Service(http=client, deps=app.state.deps, database=settings.announcements_database)
+        yield Service(
+            http=client,
+            deps=app.state.deps,
+            database=settings.announcements_database,
+            outbox=app.state.outbox,
+        )
 
 
 async def raw_announcement(service: Service, announcement_id: str) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from services.announcements.domain import Draft
-from services.announcements.store import make_derive
+from services.announcements.events import published_events
 from shared import topics
 from tests.announcements.conftest import Service
 from tests.announcements.factories import new_practice, send
@@ -59,7 +59,7 @@ async def test_a_published_announcement_leaves_no_intent(service: Service) -> No
 
     created = await send(service.http, practice, {"all_clients": True})
 
-    outbox = service.deps.announcements.outbox
+    outbox = service.outbox
     await outbox.flush()
     assert await outbox.pending(id=created["announcement_id"]) == []
 
@@ -76,13 +76,15 @@ async def test_an_announcement_stored_before_a_crash_is_published_by_the_next_st
         subject=None,
         recipient_ids=tuple(practice.clients),
     )
-    store, announcement_id = service.deps.announcements, unique("a-")
+    store, outbox = service.deps.sending.announcements, service.outbox
+    announcement_id = unique("a-")
     async with TopicTail(topics.MESSAGING_ANNOUNCEMENTS) as tail:
-        await store.outbox.intend("announcement", id=announcement_id)
-        doc = await store.insert(announcement_id, draft)
-        assert await store.outbox.sweep(at_start=True) >= 1
-        records = await tail.wait_for(lambda r: r.key.decode() == doc["_id"])
+        await outbox.intend("announcement", id=announcement_id)
+        stored = await store.insert(announcement_id, draft)
+        assert stored is not None
+        assert await outbox.sweep(at_start=True) >= 1
+        records = await tail.wait_for(lambda r: r.key.decode() == announcement_id)
 
     assert body(records[0])["recipient_ids"] == practice.clients
-    assert header(records[0], "ce_id") == str((await make_derive(PER_PART)(doc))[0].event_id)
-    assert await store.outbox.pending(id=announcement_id) == []
+    assert header(records[0], "ce_id") == str(published_events(stored, PER_PART)[0].event_id)
+    assert await outbox.pending(id=announcement_id) == []

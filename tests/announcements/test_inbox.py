@@ -151,7 +151,7 @@ async def test_a_mark_whose_writer_stopped_before_counting_is_counted_by_the_rec
     created = await send(service.http, practice, {"all_clients": True})
     a, reader = created["announcement_id"], practice.clients[0]
     # What a writer leaves when it stops between the mark and its slot: intent and mark.
-    outbox = service.deps.announcements.outbox
+    outbox = service.outbox
     intent = await outbox.intend("announcement_read", announcement_id=a, client_id=reader)
     mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
     try:

@@ -71,7 +71,7 @@ async def test_the_limit_is_per_practice_whichever_provider_sends(service: Servi
 async def test_a_limit_of_zero_turns_the_announcement_limit_off() -> None:
     app = create_app(announcements_settings(rate_limit_announcements_per_hour=0))
     async with running(app) as http:
-        practice = await new_practice(Service(http, app.state.deps, ""), active=1)
+        practice = await new_practice(Service(http, app.state.deps, "", app.state.outbox), active=1)
         # One more than the default of 20 an hour.
         accepted = [await send(http, practice, {"all_clients": True}) for _ in range(21)]
 

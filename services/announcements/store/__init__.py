@@ -1,11 +1,8 @@
 """The announcements service's MongoDB access; each store owns its indexes."""
 
-from services.announcements.store.announcements import (
-    AnnouncementStore,
-    ClientProjection,
-    make_derive,
-)
+from services.announcements.store.announcements import AnnouncementStore
+from services.announcements.store.clients import ClientProjection
 from services.announcements.store.deliveries import DeliveryStats
 from services.announcements.store.reads import ReadMarks
 
-__all__ = ["AnnouncementStore", "ClientProjection", "DeliveryStats", "ReadMarks", "make_derive"]
+__all__ = ["AnnouncementStore", "ClientProjection", "DeliveryStats", "ReadMarks"]

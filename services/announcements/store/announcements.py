@@ -1,126 +1,28 @@
-"""Announcements and the client projection; the announcements own the outbox."""
+"""Announcements with their resolved recipients; texts sealed at rest."""
 
-import logging
 from typing import Any
 
-from services.announcements.domain import Announcement, Draft, Receipt, sort_key, split_parts
+from services.announcements.domain import Announcement, Draft, Publication, Receipt, sort_key
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
-from shared.events.announcements import AnnouncementPublished
-from shared.events.base import Event
-from shared.events.clients import ClientRecordChanged
-from shared.ids import new_id, stable_uuid
 from shared.mongo import DuplicateKeyError
-from shared.outbox import Derive, Document, Outbox, new_revision
-
-log = logging.getLogger(__name__)
-
-# Chosen ids are looked up in slices so one query never carries tens of thousands of ids.
-_LOOKUP_SLICE = 1000
-
-
-class ClientProjection:
-    """The local projection of `practice.clients.v1`: who is a client of which practice."""
-
-    def __init__(self, db: Any) -> None:
-        self._clients = db["clients"]
-
-    async def ensure_indexes(self) -> None:
-        """Index for a practice's active clients."""
-        await self._clients.create_index(
-            [("practice_id", 1), ("status", 1)], name="practice_status"
-        )
-
-    async def upsert(self, record: ClientRecordChanged) -> None:
-        """Store the latest record of a client (replaying it changes nothing)."""
-        await self._clients.update_one(
-            {"_id": record.client_id},
-            {
-                "$set": {
-                    "practice_id": record.practice_id,
-                    "status": record.status,
-                    "source_event_id": str(record.event_id),
-                }
-            },
-            upsert=True,
-        )
-
-    async def known(self, practice_id: str, client_ids: tuple[str, ...]) -> set[str]:
-        """Those of the ids that are clients of the practice (any status)."""
-        found: set[str] = set()
-        for start in range(0, len(client_ids), _LOOKUP_SLICE):
-            chunk = list(client_ids[start : start + _LOOKUP_SLICE])
-            cursor = self._clients.find(
-                {"_id": {"$in": chunk}, "practice_id": practice_id}, {"_id": 1}
-            )
-            found.update([doc["_id"] async for doc in cursor])
-        return found
-
-    async def count_active(self, practice_id: str) -> int:
-        """How many active clients the practice has."""
-        count: int = await self._clients.count_documents(
-            {"practice_id": practice_id, "status": "active"}
-        )
-        return count
-
-    async def active_ids(self, practice_id: str) -> tuple[str, ...]:
-        """The ids of the practice's active clients, in id order."""
-        cursor = self._clients.find(
-            {"practice_id": practice_id, "status": "active"}, {"_id": 1}
-        ).sort("_id", 1)
-        return tuple([doc["_id"] async for doc in cursor])
-
-
-def make_derive(per_part: int) -> Derive:
-    """The outbox's event derivation: an announcement document → its published parts."""
-
-    async def derive(doc: Document) -> list[Event]:
-        parts = split_parts(list(doc["recipient_ids"]), per_part)
-        return [
-            AnnouncementPublished(
-                event_id=stable_uuid(doc["_id"], doc["rev"], number),
-                occurred_at=doc["created_at"],
-                announcement_id=doc["_id"],
-                practice_id=doc["practice_id"],
-                author_id=doc["author_id"],
-                part=number,
-                parts=len(parts),
-                recipient_count=doc["recipient_count"],
-                recipient_ids=ids,
-            )
-            for number, ids in enumerate(parts, start=1)
-        ]
-
-    return derive
-
+from shared.outbox import new_revision
 
 # Reads never need the (possibly 50,000 long) recipient list back.
 _WITHOUT_RECIPIENTS = {"recipient_ids": 0}
+# A publication needs the recipients and no text.
+_WITHOUT_TEXT = {"body": 0, "subject": 0}
 
 
 class AnnouncementStore:
-    """Announcements with their resolved recipients; texts sealed at rest; store-then-publish."""
+    """Announcements with their resolved recipients; texts sealed at rest."""
 
-    def __init__(
-        self,
-        db: Any,
-        cipher: EnvelopeCipher,
-        outbox: Outbox,
-        *,
-        per_part: int,
-    ) -> None:
+    def __init__(self, db: Any, cipher: EnvelopeCipher) -> None:
         self._announcements = db["announcements"]
         self._cipher = cipher
-        self._derive = make_derive(per_part)
-        self.outbox = outbox
-        outbox.on("announcement", self._recover)
-
-    async def _recover(self, ref: Document) -> list[Event]:
-        doc = await self._announcements.find_one({"_id": ref["id"]})
-        return await self._derive(doc) if doc is not None else []
 
     async def ensure_indexes(self) -> None:
-        """Idempotency, the author's list, the recipients' inbox and the outbox relay."""
+        """Idempotency, the author's list and the recipients' inbox."""
         await self._announcements.create_index(
             [("author_id", 1), ("idempotency_key", 1)], name="author_idempotency", unique=True
         )
@@ -131,23 +33,9 @@ class AnnouncementStore:
             [("recipient_ids", 1), ("sort_key", -1)], name="recipient_inbox"
         )
 
-    async def create(self, draft: Draft) -> Receipt:
-        """Store a new announcement and publish it; a repeated idempotency key returns the first."""
-        announcement_id = new_id()
-        intent = await self.outbox.intend("announcement", id=announcement_id)
-        try:
-            doc = await self.insert(announcement_id, draft)
-        except DuplicateKeyError:
-            self.outbox.discard(intent)
-            existing = await self.find_receipt(draft.author_id, draft.idempotency_key)
-            if existing is None:  # pragma: no cover - the unique index just said it exists
-                raise
-            return existing
-        await self.outbox.publish_soon(intent, await self._derive(doc))
-        return Receipt(doc["_id"], doc["recipient_count"])
-
-    async def insert(self, announcement_id: str, draft: Draft) -> dict[str, Any]:
-        """Write the announcement in one insert (no publish)."""
+    async def insert(self, announcement_id: str, draft: Draft) -> Publication | None:
+        """Write the announcement in one insert; None when its author's idempotency key
+        is taken already (nothing written)."""
         now = utcnow()
         created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON precision
         doc: dict[str, Any] = {
@@ -167,8 +55,16 @@ class AnnouncementStore:
             "sort_key": sort_key(created_at, announcement_id),
             **new_revision(),
         }
-        await self._announcements.insert_one(doc)
-        return doc
+        try:
+            await self._announcements.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return _publication(doc)
+
+    async def publication(self, announcement_id: str) -> Publication | None:
+        """A stored announcement as it is published, or None."""
+        doc = await self._announcements.find_one({"_id": announcement_id}, _WITHOUT_TEXT)
+        return _publication(doc) if doc else None
 
     async def find_receipt(self, author_id: str, idempotency_key: str) -> Receipt | None:
         """The announcement an author already sent with this idempotency key, if any."""
@@ -235,3 +131,14 @@ class AnnouncementStore:
             recipient_count=doc["recipient_count"],
             sort_key=doc["sort_key"],
         )
+
+
+def _publication(doc: dict[str, Any]) -> Publication:
+    return Publication(
+        announcement_id=doc["_id"],
+        practice_id=doc["practice_id"],
+        author_id=doc["author_id"],
+        recipient_ids=tuple(doc["recipient_ids"]),
+        created_at=doc["created_at"],
+        revision=doc["rev"],
+    )

@@ -17,23 +17,14 @@ crash before them redoes everything. Stats then read the counters of every parti
 """
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
-from services.announcements.domain import Outcome, Reach, Tally
+from services.announcements.domain import Counter, Outcome, Reach, Tally, count_outcomes
 from shared.clock import utcnow
 from shared.mongo import update_each
 
 # Lookups by `_id` in flight at once while reading a batch.
 _CONCURRENT_LOOKUPS = 32
-
-
-@dataclass(frozen=True)
-class Counter:
-    """One partition's share of an announcement's counts, up to an offset."""
-
-    tally: Tally = field(default_factory=Tally)
-    offset: int = -1
 
 
 def counter_id(announcement_id: str, partition: int) -> str:
@@ -90,24 +81,11 @@ class DeliveryStats:
         if not ordered:
             return
         self.observe_partitions(max(o.partition for o in ordered) + 1)
-        counters = await self._read_counters({(o.announcement_id, o.partition) for o in ordered})
-        reaches = await self._read_reaches({(o.announcement_id, o.recipient_id) for o in ordered})
-        changed: set[tuple[str, int]] = set()
-        updates: dict[tuple[str, str], dict[str, Any]] = {}
-        for o in ordered:
-            key, at = (o.announcement_id, o.recipient_id), (o.announcement_id, o.partition)
-            before = reaches.get(key, Reach())
-            after = reaches[key] = before.after(o.channel, o.status)
-            counter = counters[at]
-            if o.offset > counter.offset:
-                tally = counter.tally + after.tally() - before.tally()
-                counters[at] = Counter(tally, o.offset)
-                changed.add(at)
-            fields = updates.setdefault(key, {"practice_id": o.practice_id})
-            fields[f"channels.{o.channel}.{o.status}"] = True
-            fields[f"channels.{o.channel}.last_status"] = o.status
-        await self._write_counters({at: counters[at] for at in changed})
-        await self._write_reaches(updates, reaches)
+        counters = await self._read_counters({o.counter_key for o in ordered})
+        reaches = await self._read_reaches({o.reach_key for o in ordered})
+        counted = count_outcomes(ordered, counters, reaches)
+        await self._write_counters(counted.counters)
+        await self._write_reaches(_statuses(ordered), counted.reaches)
 
     async def tally(self, announcement_id: str) -> Tally:
         """The announcement's counts: the sum of its partitions' counters."""
@@ -190,6 +168,16 @@ class DeliveryStats:
             ],
             upsert=True,
         )
+
+
+def _statuses(ordered: list[Outcome]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per recipient reached, the fields recording each channel's statuses seen."""
+    fields: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in ordered:
+        found = fields.setdefault(o.reach_key, {"practice_id": o.practice_id})
+        found[f"channels.{o.channel}.{o.status}"] = True
+        found[f"channels.{o.channel}.last_status"] = o.status
+    return fields
 
 
 def _counter(doc: dict[str, Any]) -> Counter:

@@ -6,19 +6,15 @@ first insert of a mark then claims the next free *slot* of the announcement: slo
 settling races), so the count of readers is the highest slot. A small *top* document
 remembers a recent highest slot; a count reads it and probes the slots past it.
 
-The mark and its slot are two writes: an intent (the outbox) names the mark before it is
-inserted, so a crash between them is finished by the recovery, which first looks for a
-slot the client already holds past where its claim began.
+The mark and its slot are two writes: the use case records an intent naming the mark before
+it is inserted, so a crash between them is finished by the recovery, which first looks for
+a slot the client already holds past where its claim began.
 """
 
 from typing import Any
 
 from shared.clock import utcnow
-from shared.events.base import Event
 from shared.mongo import DuplicateKeyError
-from shared.outbox import Document, Outbox
-
-INTENT_KIND = "announcement_read"
 
 
 def mark_id(announcement_id: str, client_id: str) -> str:
@@ -39,11 +35,9 @@ def top_id(announcement_id: str) -> str:
 class ReadMarks:
     """Which client read which announcement, and how many did: one mark and one slot each."""
 
-    def __init__(self, db: Any, outbox: Outbox) -> None:
+    def __init__(self, db: Any) -> None:
         self._reads = db["read_marks"]
         self._slots = db["read_slots"]
-        self._outbox = outbox
-        outbox.on(INTENT_KIND, self._recover)
 
     async def ensure_indexes(self) -> None:
         """One mark per announcement and client; a client's marks for the inbox."""
@@ -52,12 +46,12 @@ class ReadMarks:
         )
         await self._reads.create_index([("client_id", 1)], name="client")
 
-    async def mark(self, announcement_id: str, client_id: str) -> None:
-        """Record a read and count it once; marking again changes nothing."""
-        intent = await self._outbox.intend(
-            INTENT_KIND, announcement_id=announcement_id, client_id=client_id
-        )
-        start = await self._top(announcement_id)
+    async def claim_start(self, announcement_id: str) -> int:
+        """Where a new reader's claim of a slot begins: a recent highest slot."""
+        return await self._top(announcement_id)
+
+    async def insert_mark(self, announcement_id: str, client_id: str, claim_from: int) -> bool:
+        """Record a read; False when the client had marked it already (nothing written)."""
         try:
             await self._reads.insert_one(
                 {
@@ -65,15 +59,17 @@ class ReadMarks:
                     "announcement_id": announcement_id,
                     "client_id": client_id,
                     "read_at": utcnow(),
-                    "claim_from": start,
+                    "claim_from": claim_from,
                 }
             )
         except DuplicateKeyError:
-            # Counted by whoever inserted it (or by the recovery of their intent).
-            self._outbox.discard(intent)
-            return
-        await self._claim(announcement_id, client_id, start, recovering=False)
-        await self._outbox.publish(intent, [])
+            return False
+        return True
+
+    async def claim_from(self, announcement_id: str, client_id: str) -> int | None:
+        """Where the client's mark began claiming its slot, if the mark is stored."""
+        mark = await self._reads.find_one({"_id": mark_id(announcement_id, client_id)})
+        return int(mark["claim_from"]) if mark is not None and "claim_from" in mark else None
 
     async def read_among(self, client_id: str, announcement_ids: list[str]) -> set[str]:
         """Those of the announcements the client has read."""
@@ -90,12 +86,8 @@ class ReadMarks:
             top += 1
         return top
 
-    async def _top(self, announcement_id: str) -> int:
-        doc = await self._slots.find_one({"_id": top_id(announcement_id)})
-        return int(doc["slot"]) if doc else 0
-
-    async def _claim(
-        self, announcement_id: str, client_id: str, start: int, *, recovering: bool
+    async def claim(
+        self, announcement_id: str, client_id: str, start: int, *, recovering: bool = False
     ) -> int:
         """Take the first free slot past `start`, or, when recovering, the client's own."""
         slot = start + 1
@@ -117,10 +109,6 @@ class ReadMarks:
         )
         return slot
 
-    async def _recover(self, ref: Document) -> list[Event]:
-        """Finish counting a mark whose writer stopped between the mark and its slot."""
-        announcement_id, client_id = ref["announcement_id"], ref["client_id"]
-        mark = await self._reads.find_one({"_id": mark_id(announcement_id, client_id)})
-        if mark is not None and "claim_from" in mark:
-            await self._claim(announcement_id, client_id, mark["claim_from"], recovering=True)
-        return []
+    async def _top(self, announcement_id: str) -> int:
+        doc = await self._slots.find_one({"_id": top_id(announcement_id)})
+        return int(doc["slot"]) if doc else 0

@@ -1,0 +1,1 @@
+"""Announcements use cases: small classes bound to their ports by the composition root."""
