@@ -1,27 +1,29 @@
-"""The collaborators the composition root builds once per process."""
+"""The use cases the composition root binds once per process, for routes and subscribers."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from services.notify.handlers.delivery import DeliveryTools, Publisher
+from services.notify.handlers.fanout import FanOut
+from services.notify.handlers.jobs import Jobs
 from services.notify.handlers.live import LiveFeed
-from services.notify.handlers.scheduler import Scheduler
-from services.notify.store.projections import ClientEmails, ReadState
-from services.notify.store.users import Users
+from services.notify.handlers.me import Devices, NotificationPreferences
+from services.notify.handlers.parts import Parts
+from services.notify.handlers.projections import Projections
 from shared.service import from_app_state
 
 
 @dataclass(frozen=True)
 class Deps:
-    """Everything handlers need, built in app.py."""
+    """Everything routes and subscribers call, built in app.py."""
 
-    users: Users
-    clients: ClientEmails
-    reads: ReadState
-    tools: DeliveryTools
-    scheduler: Scheduler
+    jobs: Jobs
+    parts: Parts
+    fanout: FanOut
+    projections: Projections
     feed: LiveFeed
-    publisher: Publisher
+    devices: Devices
+    preferences: NotificationPreferences
+    # How often an open live stream is pinged (keeps proxies from closing it).
     heartbeat_seconds: float
 
 

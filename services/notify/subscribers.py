@@ -1,4 +1,5 @@
-"""Kafka consumers of the notify service: one thin function per topic and purpose."""
+"""Kafka consumers of the notify service: one thin function per topic and purpose, each
+turning its event into domain terms (events.py) and calling one use case."""
 
 from typing import Annotated
 
@@ -6,9 +7,8 @@ from faststream import Context
 from faststream.kafka import KafkaBroker
 from pydantic import Field
 
+from services.notify import events
 from services.notify.deps import Deps
-from services.notify.handlers import fanout, live, parts, projections
-from services.notify.handlers.delivery import accept_job
 from services.notify.settings import NotifySettings
 from shared import topics
 from shared.events.announcements import AnnouncementPublished
@@ -33,11 +33,11 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
 
     @broker.subscriber(topics.MESSAGING_ANNOUNCEMENTS, **group("notify.fanout.announcements"))
     async def on_announcement(event: AnnouncementPublished, deps: Deps = Context("deps")) -> None:
-        await parts.accept_part(fanout.part_of(event), tools=deps.tools, scheduler=deps.scheduler)
+        await deps.parts.accept(events.part_of(event))
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **group("notify.fanout.messages"))
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
-        await fanout.fan_out_message(event, publisher=deps.publisher)
+        await deps.fanout.request(events.message_job(event))
 
     for worker in range(settings.notify_delivery_consumers):
         # The workers are identical: the AsyncAPI document lists the first.
@@ -45,12 +45,12 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **group("notify.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await projections.record_client(event, clients=deps.clients)
+        await deps.projections.record_client(events.client_contact(event))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **group("notify.read_state"))
     async def on_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
         if isinstance(event, ThreadStateChanged):
-            await projections.record_thread_state(event, reads=deps.reads)
+            await deps.projections.record_read_state(events.read_state(event))
 
     register_live_subscribers(broker, settings)
 
@@ -66,7 +66,7 @@ def register_job_consumer(
         include_in_schema=documented,
     )
     async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
-        await accept_job(fanout.job_of(event), tools=deps.tools, scheduler=deps.scheduler)
+        await deps.jobs.accept(events.job_of(event))
 
 
 def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
@@ -84,12 +84,12 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **live_group("messages"))
     async def live_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
-        await live.message_arrived(event, feed=deps.feed)
+        await deps.feed.emit(events.message_arrived(event))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **live_group("threads"))
     async def live_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
         if isinstance(event, ThreadStateChanged):
-            await live.unread_changed(event, feed=deps.feed)
+            await deps.feed.emit(events.unread_changed(event))
 
 
 def _options(settings: NotifySettings, group: str) -> dict[str, object]:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.notify.app import create_app
+from services.notify.app import Stores, create_app
 from services.notify.deps import Deps
 from services.notify.domain import FINAL_STATUSES, Delivery, delivery_id
 from services.notify.settings import NotifySettings
@@ -27,16 +27,22 @@ class Notify:
 
     @property
     def deps(self) -> Deps:
-        """The service's collaborators (stores), for setting up and checking state."""
+        """The service's use cases."""
         deps: Deps = self.app.state.deps
         return deps
+
+    @property
+    def stores(self) -> Stores:
+        """The service's stores, for setting up and checking state."""
+        stores: Stores = self.app.state.stores
+        return stores
 
 
 async def settled(
     notify: Notify, source_id: str, recipient_id: str, channel: str
 ) -> Delivery | None:
     """The delivery record of one channel to one recipient, once it has its final outcome."""
-    record = await notify.deps.tools.deliveries.get(delivery_id(source_id, recipient_id, channel))  # type: ignore[arg-type]
+    record = await notify.stores.deliveries.get(delivery_id(source_id, recipient_id, channel))  # type: ignore[arg-type]
     return record if record is not None and record.status in FINAL_STATUSES else None
 
 

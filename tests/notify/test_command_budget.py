@@ -31,13 +31,10 @@ import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient, monitoring
 
-from services.notify.app import create_app
+from services.notify.app import Stores, create_app
 from services.notify.deps import Deps
-from services.notify.domain import Job, Part, delivery_id
-from services.notify.handlers import live
-from services.notify.handlers.delivery import accept_job
-from services.notify.handlers.parts import accept_part
-from services.notify.store.queue import part_entry_id
+from services.notify.domain import Job, Part, delivery_id, part_entry_id
+from services.notify.events import message_arrived
 from shared import topics
 from shared.ids import stable_uuid
 from tests.notify.conftest import notify_settings
@@ -126,6 +123,7 @@ class Watched:
     """A running notify service whose database commands are recorded."""
 
     deps: Deps
+    stores: Stores
     recorder: Recorder
     checker: Any  # a client created before the listener: its reads are not recorded
     gateway: PushGatewayStub
@@ -161,7 +159,7 @@ async def watched(
     )
     app: FastAPI = create_app(settings)
     async with running(app):
-        yield Watched(app.state.deps, recorder, checker, gateway)
+        yield Watched(app.state.deps, app.state.stores, recorder, checker, gateway)
     await checker.close()
 
 
@@ -175,7 +173,7 @@ async def test_an_announcement_part_costs_two_lookups_per_recipient(watched: Wat
     token = uuid.uuid4().hex[:10]
     recipients = [f"c-{token}-{i}" for i in range(RECIPIENTS)]
     tokens = {r: f"tok-{token}-{i}" for i, r in enumerate(recipients)}
-    await add_devices(watched.deps.users, tokens)
+    await add_devices(watched.stores.users, tokens)
     part = Part(f"a-{token}", f"pr-{token}", 1, tuple(recipients))
     outcome_ids = {
         str(stable_uuid(delivery_id(part.announcement_id, r, channel), status, "recorded"))
@@ -184,7 +182,7 @@ async def test_an_announcement_part_costs_two_lookups_per_recipient(watched: Wat
     }
     watched.recorder.token = token
     async with TopicTail(topics.MESSAGING_DELIVERIES) as outcomes:
-        await accept_part(part, tools=watched.deps.tools, scheduler=watched.deps.scheduler)
+        await watched.deps.parts.accept(part)
         await outcomes.wait_for(lambda r: header(r, "ce_id") in outcome_ids, count=3 * RECIPIENTS)
 
     async def entry_gone() -> bool:
@@ -204,7 +202,7 @@ async def test_an_announcement_part_costs_two_lookups_per_recipient(watched: Wat
 async def test_a_direct_message_costs_a_handful_of_id_operations(watched: Watched) -> None:
     token = uuid.uuid4().hex[:10]
     client = f"c-{token}"
-    await add_devices(watched.deps.users, {client: f"tok-{token}"})
+    await add_devices(watched.stores.users, {client: f"tok-{token}"})
     message = message_sent(client, message_id=f"m-{token}", thread_id=f"t-{token}", seq=3)
     job = Job(
         "direct_message",
@@ -216,7 +214,7 @@ async def test_a_direct_message_costs_a_handful_of_id_operations(watched: Watche
         seq=message.seq,
     )
     watched.recorder.token = token
-    await accept_job(job, tools=watched.deps.tools, scheduler=watched.deps.scheduler)
+    await watched.deps.jobs.accept(job)
     push_id = delivery_id(message.message_id, client, "push")
     email_id = delivery_id(message.message_id, client, "email")
 
@@ -244,9 +242,9 @@ async def test_a_live_event_costs_four_id_operations(watched: Watched) -> None:
         for n in (1, 2)
     )
     watched.recorder.token = token
-    await live.message_arrived(first, feed=watched.deps.feed)
+    await watched.deps.feed.emit(message_arrived(first))
     once = watched.recorder.take()
-    await live.message_arrived(second, feed=watched.deps.feed)
+    await watched.deps.feed.emit(message_arrived(second))
     again = watched.recorder.take()
     replay = await watched.deps.feed.events.after(provider, f"{first.event_id}:message")
     replayed = watched.recorder.take()

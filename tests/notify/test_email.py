@@ -23,7 +23,7 @@ async def client_with_email(notify: Notify, practice_id: str) -> tuple[str, str]
     await publish(record.model_copy(update={"last_name": unique(SENTINEL)}))
 
     async def known() -> bool:
-        return await notify.deps.clients.email_of(practice_id, client_id) == address
+        return await notify.stores.clients.email_of(practice_id, client_id) == address
 
     await eventually(known)
     return client_id, address

@@ -17,7 +17,7 @@ async def test_announcement_records_inbox_delivered_and_push_skipped_without_dev
     notify: Notify,
 ) -> None:
     with_device, without = unique("c-"), unique("c-")
-    await add_devices(notify.deps.users, {with_device: unique("tok-")})
+    await add_devices(notify.stores.users, {with_device: unique("tok-")})
     event = announcement([with_device, without])
     expected = {
         (with_device, "inbox"): ("delivered", None),
@@ -45,7 +45,7 @@ async def test_announcement_records_inbox_delivered_and_push_skipped_without_dev
 
 async def test_direct_message_pushes_the_client_without_content(notify: Notify) -> None:
     client, token, practice = unique("c-"), unique("tok-"), unique("pr-")
-    await add_devices(notify.deps.users, {client: token})
+    await add_devices(notify.stores.users, {client: token})
     await publish(client_record(practice, client, f"{SENTINEL}@example.org"))
     await publish(
         ChartEntry(
@@ -88,7 +88,7 @@ async def _pushes(notify: Notify, token: str) -> list[dict[str, object]]:
 
 async def test_push_is_skipped_when_the_recipient_opted_out(notify: Notify) -> None:
     client, token = unique("c-"), unique("tok-")
-    await add_devices(notify.deps.users, {client: token})
+    await add_devices(notify.stores.users, {client: token})
     response = await notify.http.put(
         "/v1/me/notification-preferences",
         json={"push": False},

@@ -23,7 +23,7 @@ async def test_announcement_to_1000_recipients_pushes_each_exactly_once_when_rep
 ) -> None:
     recipients = [unique("c-") for _ in range(1000)]
     tokens = {r: unique("tok-") for r in recipients}
-    await add_devices(notify.deps.users, tokens)
+    await add_devices(notify.stores.users, tokens)
     wanted = set(tokens.values())
     event = announcement(recipients)
 
@@ -45,7 +45,7 @@ async def test_announcement_to_1000_recipients_pushes_each_exactly_once_when_rep
     ids = [delivery_id(event.announcement_id, r, c) for r in recipients for c in CHANNELS]
 
     async def counts() -> dict[str, int]:
-        found = await notify.deps.tools.deliveries.get_many(ids)
+        found = await notify.stores.deliveries.get_many(ids)
         return dict(collections.Counter(d.channel for d in found.values()))
 
     full = dict.fromkeys(CHANNELS, 1000)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from services.notify.handlers import live
+from services.notify.events import message_arrived
 from tests.notify.conftest import Notify
 from tests.notify.factories import message_sent
 from tests.support import unique
@@ -31,7 +31,7 @@ async def test_a_user_keeps_the_newest_events_and_replays_from_a_known_one(
         for n in range(1, 6)
     ]
     for message in messages:
-        await live.message_arrived(message, feed=notify.deps.feed)
+        await notify.deps.feed.emit(message_arrived(message))
     store = notify.deps.feed.events
     ids = [f"{m.event_id}:message" for m in messages]
 

@@ -21,7 +21,7 @@ def notify_overrides() -> dict[str, Any]:
 async def client_with_device(notify: Notify) -> tuple[str, str]:
     """A client with one registered phone."""
     client, token = unique("c-"), unique("tok-")
-    await add_devices(notify.deps.users, {client: token})
+    await add_devices(notify.stores.users, {client: token})
     return client, token
 
 

@@ -14,8 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 
-from services.notify.app import create_app
-from services.notify.deps import Deps
+from services.notify.app import Stores, create_app
 from services.notify.domain import delivery_id
 from tests.notify.conftest import notify_settings
 from tests.notify.factories import add_devices, message_sent, publish
@@ -97,7 +96,7 @@ async def test_a_stop_mid_push_releases_it_and_the_next_instance_delivers_at_onc
         gateway.holding[token] = None
         first = create_app(settings(gateway, smtp, database, notify_shutdown_grace_seconds=0.5))
         async with running(first):
-            await add_devices(first.state.deps.users, {client: token})
+            await add_devices(first.state.stores.users, {client: token})
             await publish(message)
             await eventually(lambda: _true(token in gateway.arrived))
         # Stopped mid-push: the attempt is cancelled and its entry released.
@@ -110,8 +109,8 @@ async def test_a_stop_mid_push_releases_it_and_the_next_instance_delivers_at_onc
         second = create_app(settings(gateway, smtp, database))
         async with running(second):
             # Well within the 120 s lease the first instance had taken.
-            record = await eventually(lambda: _sent(second.state.deps, push_id), timeout=20)
-            await eventually(lambda: _gone(second.state.deps, push_id))
+            record = await eventually(lambda: _sent(second.state.stores, push_id), timeout=20)
+            await eventually(lambda: _gone(second.state.stores, push_id))
         # The first attempt's request never got its answer; the second one did.
         assert gateway.answered == [token]
 
@@ -127,7 +126,7 @@ async def test_a_stop_waits_for_a_push_in_flight_to_finish(smtp: SmtpStub) -> No
         gateway.holding[token] = 1.0
         app = create_app(settings(gateway, smtp, database, notify_shutdown_grace_seconds=10))
         async with running(app):
-            await add_devices(app.state.deps.users, {client: token})
+            await add_devices(app.state.stores.users, {client: token})
             await publish(message)
             await eventually(lambda: _true(token in gateway.arrived))
         async with database_of(database) as db:
@@ -139,13 +138,13 @@ async def test_a_stop_waits_for_a_push_in_flight_to_finish(smtp: SmtpStub) -> No
         assert gateway.answered == [token]
 
 
-async def _sent(deps: Deps, record_id: str) -> Any:
-    record = await deps.tools.deliveries.get(record_id)
+async def _sent(stores: Stores, record_id: str) -> Any:
+    record = await stores.deliveries.get(record_id)
     return record if record is not None and record.status == "sent" else None
 
 
-async def _gone(deps: Deps, entry_id: str) -> bool:
-    return await deps.tools.queue.get(entry_id) is None
+async def _gone(stores: Stores, entry_id: str) -> bool:
+    return await stores.queue.get(entry_id) is None
 
 
 async def _true(value: bool) -> bool:

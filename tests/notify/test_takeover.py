@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.notify.domain import Job, Part, closed, delivery_id, new_delivery
-from services.notify.store.queue import QueueEntry, part_entry_id
+from services.notify.domain import Job, Part, QueueEntry, delivery_id, new_delivery, part_entry_id
 from shared import topics
 from shared.clock import utcnow
 from shared.ids import stable_uuid
@@ -44,10 +43,10 @@ def dead_entry(entry_id: str, *, lease_left: float, part: Part | None = None) ->
 
 async def test_a_dead_instances_push_is_delivered_once_its_lease_runs_out(notify: Notify) -> None:
     client, token = unique("c-"), unique("tok-")
-    await add_devices(notify.deps.users, {client: token})
+    await add_devices(notify.stores.users, {client: token})
     job = Job("direct_message", unique("m-"), unique("pr-"), client, "client", unique("t-"), 1)
     push = new_delivery(job, "push", utcnow())
-    tools = notify.deps.tools
+    tools = notify.stores
     started = time.monotonic()
     await tools.queue.add([dead_entry(push.id, lease_left=2.0)])
     await tools.deliveries.add([push])
@@ -67,13 +66,13 @@ async def test_a_part_left_midway_is_finished_without_pushing_anyone_twice(
 ) -> None:
     done, midway, untouched = (unique("c-") for _ in range(3))
     tokens = {r: unique("tok-") for r in (done, midway, untouched)}
-    await add_devices(notify.deps.users, tokens)
+    await add_devices(notify.stores.users, tokens)
     part = Part(unique("a-"), unique("pr-"), 1, (done, midway, untouched))
     jobs = {j.recipient_id: j for j in part.jobs()}
     now = utcnow()
 
     def final(recipient: str, channel: str, status: str, reason: str | None = None) -> Any:
-        return closed(new_delivery(jobs[recipient], channel, now), status, reason, now)  # type: ignore[arg-type]
+        return new_delivery(jobs[recipient], channel, now).closed(status, reason, now)  # type: ignore[arg-type]
 
     # The dead run recorded everything for the first recipient (then died before
     # publishing), and only the inbox of the second.
@@ -83,7 +82,7 @@ async def test_a_part_left_midway_is_finished_without_pushing_anyone_twice(
         final(done, "email", "skipped", "no_address"),
         final(midway, "inbox", "delivered"),
     ]
-    tools = notify.deps.tools
+    tools = notify.stores
     republished = {str(stable_uuid(d.id, d.status, "recorded")) for d in earlier}
     async with TopicTail(topics.MESSAGING_DELIVERIES) as outcomes:
         await tools.deliveries.add(earlier)
@@ -103,4 +102,4 @@ async def test_a_part_left_midway_is_finished_without_pushing_anyone_twice(
 
 
 async def _gone(notify: Notify, entry_id: str) -> bool:
-    return await notify.deps.tools.queue.get(entry_id) is None
+    return await notify.stores.queue.get(entry_id) is None

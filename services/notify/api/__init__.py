@@ -1,6 +1,9 @@
-"""HTTP routes of the notify service; they map domain errors to HTTP and nothing more."""
+"""HTTP routes of the notify service; domain errors answer through its PROBLEMS table."""
 
+from services.notify.api.errors import install_error_mapping
 from services.notify.api.me import router as me_router
 from services.notify.api.stream import router as stream_router
 
 routers = [me_router, stream_router]
+
+__all__ = ["install_error_mapping", "routers"]

@@ -7,16 +7,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.deps import DepsDep
-from services.notify.domain import (
-    MAX_DEVICES_PER_USER,
-    Device,
-    DeviceNotFound,
-    Preferences,
-    TooManyDevices,
-)
-from services.notify.handlers import me
+from services.notify.domain import Device, Preferences
 from shared.auth import CurrentCaller
-from shared.problems import Problem, not_found
 
 router = APIRouter(prefix="/v1/me")
 
@@ -78,39 +70,27 @@ def _prefs_out(prefs: Preferences) -> PreferencesOut:
 @router.post("/devices", status_code=201)
 async def register_device(body: DeviceIn, caller: CurrentCaller, deps: DepsDep) -> DeviceOut:
     """Register a device for push (the same token again is the same device)."""
-    try:
-        device = await me.register_device(caller.id, body.platform, body.token, users=deps.users)
-    except TooManyDevices as error:
-        raise Problem(
-            409,
-            "too_many_devices",
-            "Too many devices",
-            f"At most {MAX_DEVICES_PER_USER} devices per user; remove one first.",
-        ) from error
-    return _device_out(device)
+    return _device_out(await deps.devices.register(caller.id, body.platform, body.token))
 
 
 @router.get("/devices")
 async def list_devices(caller: CurrentCaller, deps: DepsDep) -> DevicePage:
     """The caller's devices."""
-    devices = await me.list_devices(caller.id, users=deps.users)
+    devices = await deps.devices.of(caller.id)
     return DevicePage(items=[_device_out(d) for d in devices])
 
 
 @router.delete("/devices/{device_id}", status_code=204)
 async def remove_device(device_id: str, caller: CurrentCaller, deps: DepsDep) -> Response:
     """Stop pushing to a device; another user's device does not exist for the caller."""
-    try:
-        await me.remove_device(caller.id, device_id, users=deps.users)
-    except DeviceNotFound as error:
-        raise not_found("device") from error
+    await deps.devices.remove(caller.id, device_id)
     return Response(status_code=204)
 
 
 @router.get("/notification-preferences")
 async def get_preferences(caller: CurrentCaller, deps: DepsDep) -> PreferencesOut:
     """How the caller is notified (push and email are on by default)."""
-    return _prefs_out(await me.get_preferences(caller.id, users=deps.users))
+    return _prefs_out(await deps.preferences.get(caller.id))
 
 
 @router.put("/notification-preferences")
@@ -120,4 +100,4 @@ async def put_preferences(
     """Change how the caller is notified; omitted fields keep their value."""
     changes = body.model_dump(include=body.model_fields_set)
     changes = {k: v for k, v in changes.items() if v is not None or k == "email_address"}
-    return _prefs_out(await me.change_preferences(caller.id, changes, users=deps.users))
+    return _prefs_out(await deps.preferences.change(caller.id, changes))

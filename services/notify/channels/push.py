@@ -1,21 +1,12 @@
 """Push through a Matrix Push Gateway (e.g. Sygnal): counts and pushkeys, never content."""
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from services.notify.domain import Device, Outcome, Permanent, Sent, Transient
+from services.notify.domain import Device, Permanent, PushResult, Sent, Transient
 from shared.settings import PushSettings
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """What the gateway said: the outcome and the pushkeys it rejected."""
-
-    outcome: Outcome
-    rejected: list[str]
 
 
 def notification(

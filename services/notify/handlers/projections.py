@@ -1,15 +1,22 @@
 """Keeping notify's local copies of other services' facts."""
 
-from services.notify.store.projections import ClientEmails, ReadState
-from shared.events.clients import ClientRecordChanged
-from shared.events.threads import ThreadStateChanged
+from dataclasses import dataclass
+
+from services.notify.domain import ClientContact, ReadState
+from services.notify.ports import ClientEmailsPort, ReadStatePort
 
 
-async def record_client(record: ClientRecordChanged, *, clients: ClientEmails) -> None:
-    """Remember a client's email address and status."""
-    await clients.upsert(record)
+@dataclass(frozen=True)
+class Projections:
+    """The client directory's addresses and participants' read positions, kept locally."""
 
+    clients: ClientEmailsPort
+    reads: ReadStatePort
 
-async def record_thread_state(event: ThreadStateChanged, *, reads: ReadState) -> None:
-    """Remember how far a participant has read and their red-dot count."""
-    await reads.apply(event)
+    async def record_client(self, contact: ClientContact) -> None:
+        """Remember a client's email address and status."""
+        await self.clients.upsert(contact)
+
+    async def record_read_state(self, state: ReadState) -> None:
+        """Remember how far a participant has read and their red-dot count."""
+        await self.reads.apply(state)

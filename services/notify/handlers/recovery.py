@@ -7,49 +7,62 @@ the queue holds open work only, so at rest it reads next to nothing.
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
-from services.notify.handlers import delivery, parts
-from services.notify.handlers.delivery import DeliveryTools
+from services.notify.handlers.jobs import Jobs
+from services.notify.handlers.parts import Parts
 from services.notify.handlers.scheduler import Scheduler
-from services.notify.store.queue import SWEEP_BATCH
+from services.notify.ports import QueuePort
 from shared.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def sweep(*, tools: DeliveryTools, scheduler: Scheduler, at_start: bool = False) -> int:
-    """Take over every claimable entry; returns how many this process took."""
-    taken = 0
-    owned_by = scheduler.owner if at_start else None
-    while not scheduler.stopping:
-        now = utcnow()
-        found = await tools.queue.claimable(now, owned_by=owned_by)
-        owned_by = None  # own entries are claimed (and leased) by the first pass
-        before = taken
-        for entry in found:
-            if scheduler.holds(entry.id):
-                continue
-            lease_until = max(entry.due_at, now) + tools.lease
-            claimed = await tools.queue.claim(entry, scheduler.owner, lease_until)
-            if claimed is None:
-                continue
-            taken += 1
-            if claimed.kind == "part":
-                await parts.resume(claimed, tools=tools, scheduler=scheduler)
-            else:
-                await delivery.resume(claimed, tools=tools, scheduler=scheduler)
-        if len(found) < SWEEP_BATCH or taken == before:
-            break
-    if taken:
-        log.info("queued work taken over", extra={"count": taken})
-    return taken
+@dataclass(frozen=True)
+class Recovery:
+    """Takes over the queued work of dead (or restarted) instances."""
 
+    queue: QueuePort
+    jobs: Jobs
+    parts: Parts
+    scheduler: Scheduler
+    lease: timedelta
+    # Entries the queue hands out per pass: a full pass means there may be more.
+    batch: int
 
-async def sweep_forever(*, tools: DeliveryTools, scheduler: Scheduler, interval: float) -> None:
-    """Sweep every `interval` seconds for the life of the process."""
-    while not scheduler.stopping:
-        await asyncio.sleep(interval)
-        try:
-            await sweep(tools=tools, scheduler=scheduler)
-        except Exception:
-            log.warning("recovery sweep failed; will retry", exc_info=True)
+    async def sweep(self, *, at_start: bool = False) -> int:
+        """Take over every claimable entry; returns how many this process took."""
+        taken = 0
+        owned_by = self.scheduler.owner if at_start else None
+        while not self.scheduler.stopping:
+            now = utcnow()
+            found = await self.queue.claimable(now, owned_by=owned_by)
+            owned_by = None  # own entries are claimed (and leased) by the first pass
+            before = taken
+            for entry in found:
+                if self.scheduler.holds(entry.id):
+                    continue
+                lease_until = entry.takeover_lease(now, self.lease)
+                claimed = await self.queue.claim(entry, self.scheduler.owner, lease_until)
+                if claimed is None:
+                    continue
+                taken += 1
+                if claimed.kind == "part":
+                    await self.parts.resume(claimed)
+                else:
+                    await self.jobs.resume(claimed)
+            if len(found) < self.batch or taken == before:
+                break
+        if taken:
+            log.info("queued work taken over", extra={"count": taken})
+        return taken
+
+    async def sweep_forever(self, interval: float) -> None:
+        """Sweep every `interval` seconds for the life of the process."""
+        while not self.scheduler.stopping:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.warning("recovery sweep failed; will retry", exc_info=True)

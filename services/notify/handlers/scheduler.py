@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.notify.dispatcher import Dispatcher
-from services.notify.store.queue import WorkQueue
+from services.notify.ports import QueuePort
 from shared.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class Scheduler:
         self,
         *,
         owner: str,
-        queue: WorkQueue,
+        queue: QueuePort,
         dispatcher: Dispatcher,
         release_horizon: timedelta,
         part_concurrency: int = 2,

@@ -18,8 +18,6 @@ from pymongo.errors import BulkWriteError, OperationFailure
 from services.notify.domain import Delivery, Job
 from shared.batching import InsertBatcher
 from shared.clock import utcnow
-from shared.events.notify import DeliveryRecorded
-from shared.ids import stable_uuid
 from shared.mongo import DuplicateKeyError
 
 DUPLICATE_KEY = 11000
@@ -74,20 +72,6 @@ def _document(delivery: Delivery, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
     }
-
-
-def recorded_event(delivery: Delivery) -> DeliveryRecorded:
-    """The DeliveryRecorded event of a settled record; its id is stable per outcome."""
-    return DeliveryRecorded(
-        event_id=stable_uuid(delivery.id, delivery.status, "recorded"),
-        source=delivery.job.source,
-        source_id=delivery.job.source_id,
-        practice_id=delivery.job.practice_id,
-        recipient_id=delivery.job.recipient_id,
-        channel=delivery.channel,
-        status=delivery.status,  # type: ignore[arg-type]
-        reason=delivery.reason,
-    )
 
 
 class Deliveries:
@@ -171,5 +155,6 @@ class Deliveries:
 
 
 async def drop_index(collection: Any, name: str) -> None:
+    """Drop an index an earlier version kept, if it is still there."""
     with contextlib.suppress(OperationFailure):  # absent already: the usual case
         await collection.drop_index(name)

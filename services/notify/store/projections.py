@@ -2,9 +2,7 @@
 
 from typing import Any
 
-from services.notify.domain import ReadPosition
-from shared.events.clients import ClientRecordChanged
-from shared.events.threads import ThreadStateChanged
+from services.notify.domain import ClientContact, ReadPosition, ReadState
 from shared.mongo import find_by_id
 
 
@@ -14,15 +12,15 @@ class ClientEmails:
     def __init__(self, db: Any) -> None:
         self._clients = db["client_emails"]
 
-    async def upsert(self, record: ClientRecordChanged) -> None:
+    async def upsert(self, contact: ClientContact) -> None:
         """Keep the latest record of a client (replays change nothing)."""
         await self._clients.update_one(
-            {"_id": record.client_id},
+            {"_id": contact.client_id},
             {
                 "$set": {
-                    "practice_id": record.practice_id,
-                    "email": record.email,
-                    "active": record.status == "active",
+                    "practice_id": contact.practice_id,
+                    "email": contact.email,
+                    "active": contact.active,
                 }
             },
             upsert=True,
@@ -37,7 +35,7 @@ class ClientEmails:
         return email
 
 
-class ReadState:
+class ReadStates:
     """From `messaging.threads.v1`: each participant's read position and red dot, per thread.
 
     One document per (thread, participant), written only by the consumer that owns the
@@ -49,17 +47,17 @@ class ReadState:
     def __init__(self, db: Any) -> None:
         self._reads = db["read_state"]
 
-    async def apply(self, event: ThreadStateChanged) -> None:
+    async def apply(self, state: ReadState) -> None:
         """Record a participant's read position (it only moves forward) and red-dot count."""
         await self._reads.update_one(
-            {"_id": f"{event.thread_id}:{event.participant_id}"},
+            {"_id": f"{state.thread_id}:{state.participant_id}"},
             {
-                "$max": {"read_seq": event.read_seq},
+                "$max": {"read_seq": state.read_seq},
                 "$set": {
-                    "unread": event.unread,
-                    "unread_threads": event.unread_threads,
-                    "as_of": event.occurred_at,
-                    "thread_id": event.thread_id,
+                    "unread": state.unread,
+                    "unread_threads": state.unread_threads,
+                    "as_of": state.as_of,
+                    "thread_id": state.thread_id,
                 },
             },
             upsert=True,

@@ -13,40 +13,20 @@ alone, and the collection holds open work only (empty at rest but for delayed em
 """
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pymongo.errors import BulkWriteError
 
-from services.notify.domain import Part
+from services.notify.domain import Part, QueueEntry
 from services.notify.store.deliveries import DUPLICATE_KEY, drop_index
 from shared.clock import utcnow
 from shared.mongo import DuplicateKeyError
 
-Kind = Literal["delivery", "part"]
 # Entries the sweep takes on per pass.
 SWEEP_BATCH = 500
 UPDATE_CONCURRENCY = 16
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """Open work: what it is, who runs it, when it is due and until when its owner holds it."""
-
-    id: str
-    kind: Kind
-    owner: str | None
-    due_at: datetime
-    lease_until: datetime
-    gen: int = 0
-    created_at: datetime | None = None
-    part: Part | None = None
-
-
-def part_entry_id(part: Part) -> str:
-    """The queue entry of an announcement part."""
-    return f"part:{part.key}"
 
 
 def _document(entry: QueueEntry) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from services.notify.domain import Device, Preferences, Profile
+from services.notify.domain import Device, Platform, Preferences, Profile
 from shared.clock import utcnow
 from shared.ids import stable_uuid
 from shared.mongo import find_by_id
@@ -60,7 +60,7 @@ class Users:
         """A user's preferences (defaults: push and email on) and devices."""
         return _profile(user_id, await self._users.find_one({"_id": user_id}))
 
-    async def register_device(self, user_id: str, platform: str, token: str) -> Device:
+    async def register_device(self, user_id: str, platform: Platform, token: str) -> Device:
         """The user's device for this token, created if new (idempotent)."""
         device_id = device_id_for(user_id, token)
         key = _token_key(token)
@@ -77,7 +77,7 @@ class Users:
         registered_at = utcnow()
         await self._set_device(user_id, device_id, platform, token, registered_at)
         await self._own(key, user_id, device_id)
-        return Device(device_id, user_id, platform, token, registered_at)  # type: ignore[arg-type]
+        return Device(device_id, user_id, platform, token, registered_at)
 
     async def _set_device(
         self, user_id: str, device_id: str, platform: str, token: str, at: datetime
@@ -111,8 +111,7 @@ class Users:
 
     async def remove_device(self, user_id: str, device_id: str) -> bool:
         """Forget one of the user's devices; False if the user has no such device."""
-        profile = await self.profile(user_id)
-        device = next((d for d in profile.devices if d.device_id == device_id), None)
+        device = (await self.profile(user_id)).device(device_id)
         if device is None:
             return False
         await self._users.update_one({"_id": user_id}, {"$unset": {f"devices.{device_id}": ""}})

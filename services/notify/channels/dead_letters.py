@@ -3,8 +3,8 @@
 from faststream.kafka import KafkaBroker
 
 from services.notify.domain import Delivery
+from services.notify.events import parked_job
 from shared import topics
-from shared.events.notify import NotificationRequested
 
 
 class DeadLetters:
@@ -15,17 +15,7 @@ class DeadLetters:
 
     async def park(self, delivery: Delivery, error: str) -> None:
         """Park the job with the channel, attempts and error in headers."""
-        job = delivery.job
-        event = NotificationRequested(
-            source=job.source,
-            source_id=job.source_id,
-            practice_id=job.practice_id,
-            recipient_id=job.recipient_id,
-            recipient_role=job.recipient_role,
-            thread_id=job.thread_id,
-            seq=job.seq,
-            **({"event_id": job.job_event_id} if job.job_event_id else {}),
-        )
+        event = parked_job(delivery)
         await self._broker.publish(
             event.model_dump(mode="json"),
             topic=topics.dlq(topics.MESSAGING_NOTIFICATIONS),
