@@ -62,7 +62,9 @@ async def new_practice(service: Any, *, active: int = 2, inactive: int = 0) -> P
     await publish_clients(records)
 
     async def projected() -> bool:
-        known = await service.deps.sending.clients.known(practice.practice_id, tuple(practice.clients))
+        known = await service.deps.sending.clients.known(
+            practice.practice_id, tuple(practice.clients)
+        )
         return len(known) == len(records)
 
     await eventually(projected, timeout=60)

@@ -47,9 +47,7 @@ async def watched() -> AsyncIterator[tuple[Service, Recorder]]:
     monitoring.register(recorder)  # applies to clients created from now on
     app: FastAPI = create_app(settings)
     async with running(app) as http:
-        service = Service(
-            http, app.state.deps, settings.announcements_database, app.state.outbox
-        )
+        service = Service(http, app.state.deps, settings.announcements_database, app.state.outbox)
         yield service, recorder
     recorder.recording = False
 
