@@ -11,7 +11,7 @@ from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
 from shared.events.threads import InboxEntryChanged
-from shared.kafka import consumer_options
+from shared.kafka import batch_options, consumer_options
 
 
 def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None:
@@ -33,10 +33,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(
         topics.MESSAGING_INBOX,
-        batch=True,
-        max_records=500,
-        batch_timeout_ms=5,
-        **consumer_options(settings, "threads.inbox"),
+        **batch_options(settings, "threads.inbox", max_records=500),
     )
     async def on_inbox_entries(
         changes: list[InboxEntryChanged], deps: Deps = Context("deps")
@@ -45,10 +42,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(
         topics.MESSAGING_AUDIT,
-        batch=True,
-        max_records=500,
-        batch_timeout_ms=5,
-        **consumer_options(settings, "threads.audit"),
+        **batch_options(settings, "threads.audit", max_records=500),
     )
     async def on_access_records(
         records: list[AccessRecorded], deps: Deps = Context("deps")
