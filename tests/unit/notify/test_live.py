@@ -1,0 +1,43 @@
+"""Live events for open streams (the LiveFeed use case)."""
+
+import asyncio
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+from services.notify.channels.live import LiveHub
+from services.notify.domain import LiveEvent
+from services.notify.handlers.live import LiveFeed
+from tests.unit.notify.fakes import FakeLiveEvents
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def unread(n: int, user: str = "u-1") -> LiveEvent:
+    return LiveEvent(f"e-{user}-{n}", user, "unread", {"unread_threads": n}, NOW)
+
+
+async def test_a_stream_replays_what_was_missed_then_shows_live_events_once() -> None:
+    feed = LiveFeed(LiveHub(), FakeLiveEvents())
+    for n in (1, 2, 3):
+        await feed.emit(unread(n))
+    await feed.emit(unread(9, user="someone-else"))
+
+    async with aclosing(feed.stream("u-1", "e-u-1-1")) as stream:
+        replayed = [await anext(stream), await anext(stream)]
+        # Subscribed before the replay began: an event emitted now reaches it live.
+        live = asyncio.ensure_future(anext(stream))
+        await feed.emit(unread(4))
+        shown = await asyncio.wait_for(live, 1)
+
+    assert [e.id for e in replayed] == ["e-u-1-2", "e-u-1-3"]
+    assert shown.id == "e-u-1-4"
+
+
+async def test_an_event_is_stored_once_for_replay() -> None:
+    events = FakeLiveEvents()
+    feed = LiveFeed(LiveHub(), events)
+
+    await feed.emit(unread(1))
+    await feed.emit(unread(1))
+
+    assert [e.id for e in events.stored] == ["e-u-1-1"]
