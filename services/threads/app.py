@@ -3,7 +3,7 @@
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI
 
@@ -52,6 +52,19 @@ from shared.ratelimit import Rate, RateLimiter
 from shared.service import create_service_app, service_runtime
 
 
+class _Shared(TypedDict):
+    """The collaborators both messages and conversations work with."""
+
+    threads: ThreadStore
+    views: ViewStore
+    practices: PracticeSettings
+    blocks: BlockList
+    profiles: ProviderProfiles
+    clients: ClientDirectory
+    audit: AccessLog
+    outbox: Outbox
+
+
 def build_deps(
     db: Any,
     publisher: EventPublisher,
@@ -67,9 +80,8 @@ def build_deps(
     providers = ProviderDirectory(db)
     audit = AccessLog(AuditTrail(publisher, "threads"))
     outbox = Outbox(db, publisher, grace=grace)
-    messaging = Messaging(
+    shared = _Shared(
         threads=threads,
-        messages=messages,
         views=views,
         practices=practices,
         blocks=blocks,
@@ -77,23 +89,12 @@ def build_deps(
         clients=clients,
         audit=audit,
         outbox=outbox,
-        cipher=cipher,
     )
+    messaging = Messaging(**shared, messages=messages, cipher=cipher)
     _register_recovery(outbox, messaging, practices, profiles, threads, views)
     return Deps(
         messaging=messaging,
-        conversations=Conversations(
-            clients=clients,
-            providers=providers,
-            threads=threads,
-            views=views,
-            profiles=profiles,
-            practices=practices,
-            blocks=blocks,
-            audit=audit,
-            outbox=outbox,
-            inboxes=inboxes,
-        ),
+        conversations=Conversations(**shared, providers=providers, inboxes=inboxes),
         states=ThreadStates(
             threads=threads,
             views=views,

@@ -1,5 +1,6 @@
 """Events derived from stored documents, for the outboxes (ids stable per revision)."""
 
+import dataclasses
 from typing import Any
 
 from services.threads.domain import View
@@ -94,28 +95,15 @@ def message_events(doc: Document, *, cipher: EnvelopeCipher) -> list[Event]:
 def inbox_events(doc: Document) -> list[Event]:
     """A participant's view of a thread as it now stands, for their inbox."""
     revision = str(doc.get("rev", "created"))
+    view = dataclasses.asdict(to_view(dict(doc)))
     return [
         InboxEntryChanged(
             event_id=stable_uuid(doc["_id"], revision, "inbox"),
             occurred_at=doc.get("changed_at", doc["created_at"]),
-            participant_id=doc["participant_id"],
-            participant_role=doc["role"],
+            participant_role=view.pop("role"),
             practice_id=doc["practice_id"],
-            thread_id=doc["thread_id"],
-            other_id=doc["other_id"],
-            other_first_name=doc.get("other_first_name", ""),
-            other_last_name=doc.get("other_last_name", ""),
-            other_display_name=doc.get("other_display_name", ""),
-            created_at=doc["created_at"],
-            last_message_at=doc.get("last_message_at"),
-            activity_at=doc["activity_at"],
-            last_seq=doc.get("last_seq", 0),
-            read_seq=doc.get("read_seq", 0),
-            last_incoming_seq=doc.get("last_incoming_seq", 0),
-            own_after_read=doc.get("own_after_read", 0),
-            unread=bool(doc.get("unread")),
-            archived=bool(doc.get("archived")),
             revision=revision,
+            **view,
         )
     ]
 

@@ -37,6 +37,49 @@ def message_id_for(thread_id: str, sender_id: str, client_message_id: str) -> st
     return str(stable_uuid("message", thread_id, sender_id, client_message_id))
 
 
+def new_message(
+    thread: Thread,
+    sender: Participant,
+    sender_display_name: str,
+    body: str,
+    client_message_id: str,
+    cipher: EnvelopeCipher,
+) -> dict[str, Any]:
+    """A message's document before it has a seq, its body sealed to its message id."""
+    recipient_id, recipient_role = thread.other_party(sender)
+    message_id = message_id_for(thread.thread_id, sender.id, client_message_id)
+    return {
+        "message_id": message_id,
+        "thread_id": thread.thread_id,
+        "practice_id": thread.practice_id,
+        "provider_id": thread.provider_id,
+        "client_id": thread.client_id,
+        "client_message_id": client_message_id,
+        "sender_role": sender.role,
+        "sender_id": sender.id,
+        "sender_display_name": sender_display_name,
+        "recipient_role": recipient_role,
+        "recipient_id": recipient_id,
+        "body_sealed": cipher.seal(body, aad=message_id),
+        "created_at": utcnow(),
+    }
+
+
+def to_message(doc: dict[str, Any], cipher: EnvelopeCipher) -> Message:
+    """The domain object of a message document, body decrypted."""
+    return Message(
+        message_id=doc["message_id"],
+        thread_id=doc["thread_id"],
+        seq=doc["seq"],
+        client_message_id=doc["client_message_id"],
+        sender_role=doc["sender_role"],
+        sender_id=doc["sender_id"],
+        sender_display_name=doc["sender_display_name"],
+        body=cipher.open(doc["body_sealed"], aad=doc["message_id"]),
+        created_at=doc["created_at"],
+    )
+
+
 class SeqHints:
     """The highest seq this process knows stored, per thread (a hint: never above the truth)."""
 
@@ -76,17 +119,7 @@ class MessageStore:
 
     def to_message(self, doc: dict[str, Any]) -> Message:
         """The domain object of a message document, body decrypted."""
-        return Message(
-            message_id=doc["message_id"],
-            thread_id=doc["thread_id"],
-            seq=doc["seq"],
-            client_message_id=doc["client_message_id"],
-            sender_role=doc["sender_role"],
-            sender_id=doc["sender_id"],
-            sender_display_name=doc["sender_display_name"],
-            body=self._cipher.open(doc["body_sealed"], aad=doc["message_id"]),
-            created_at=doc["created_at"],
-        )
+        return to_message(doc, self._cipher)
 
     async def at(self, thread_id: str, seq: int) -> dict[str, Any] | None:
         """The document of the thread's message at `seq`, if stored."""
@@ -114,23 +147,10 @@ class MessageStore:
 
         A repeated client_message_id returns the first message and no document.
         """
-        recipient_id, recipient_role = thread.other_party(sender)
-        message_id = message_id_for(thread.thread_id, sender.id, client_message_id)
-        doc: dict[str, Any] = {
-            "message_id": message_id,
-            "thread_id": thread.thread_id,
-            "practice_id": thread.practice_id,
-            "provider_id": thread.provider_id,
-            "client_id": thread.client_id,
-            "client_message_id": client_message_id,
-            "sender_role": sender.role,
-            "sender_id": sender.id,
-            "sender_display_name": sender_display_name,
-            "recipient_role": recipient_role,
-            "recipient_id": recipient_id,
-            "body_sealed": self._cipher.seal(body, aad=message_id),
-            "created_at": utcnow(),
-        }
+        doc = new_message(
+            thread, sender, sender_display_name, body, client_message_id, self._cipher
+        )
+        message_id = doc["message_id"]
         seq = max(known_seq, self.hints.get(thread.thread_id) or 0) + 1
         for _ in range(MAX_SEQ_ATTEMPTS):
             doc.update(_id=slot_id(thread.thread_id, seq), seq=seq)

@@ -32,8 +32,8 @@ def to_view(doc: dict[str, Any]) -> View:
         activity_at=doc["activity_at"],
         last_seq=doc.get("last_seq", 0),
         read_seq=doc.get("read_seq", 0),
-        unread=doc.get("unread", False),
-        archived=doc.get("archived", False),
+        unread=bool(doc.get("unread")),
+        archived=bool(doc.get("archived")),
         last_incoming_seq=doc.get("last_incoming_seq", 0),
         own_after_read=doc.get("own_after_read", 0),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from services.threads.domain import Client, Message, Participant, Thread, View
-from services.threads.store.messages import SeqHints, message_id_for
+from services.threads.store.messages import SeqHints, message_id_for, new_message, to_message
 from services.threads.store.views import to_view, view_id
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
@@ -57,24 +57,9 @@ class FakeMessages:
         for doc in self.docs.values():
             if doc["message_id"] == message_id:
                 return _message(doc), None
-        recipient_id, recipient_role = thread.other_party(sender)
         seq = await self.last_seq(thread.thread_id) + 1
-        doc = {
-            "message_id": message_id,
-            "thread_id": thread.thread_id,
-            "practice_id": thread.practice_id,
-            "provider_id": thread.provider_id,
-            "client_id": thread.client_id,
-            "client_message_id": client_message_id,
-            "sender_role": sender.role,
-            "sender_id": sender.id,
-            "sender_display_name": sender_display_name,
-            "recipient_role": recipient_role,
-            "recipient_id": recipient_id,
-            "body_sealed": CIPHER.seal(body, aad=message_id),
-            "created_at": utcnow(),
-            "seq": seq,
-        }
+        doc = {**new_message(thread, sender, sender_display_name, body, client_message_id, CIPHER)}
+        doc["seq"] = seq
         self.docs[(thread.thread_id, seq)] = doc
         return _message(doc), doc
 
@@ -85,17 +70,7 @@ class FakeMessages:
 
 
 def _message(doc: dict[str, Any]) -> Message:
-    return Message(
-        message_id=doc["message_id"],
-        thread_id=doc["thread_id"],
-        seq=doc["seq"],
-        client_message_id=doc["client_message_id"],
-        sender_role=doc["sender_role"],
-        sender_id=doc["sender_id"],
-        sender_display_name=doc["sender_display_name"],
-        body=CIPHER.open(doc["body_sealed"], aad=doc["message_id"]),
-        created_at=doc["created_at"],
-    )
+    return to_message(doc, CIPHER)
 
 
 @dataclass
