@@ -9,7 +9,7 @@ from services.announcements.settings import AnnouncementsSettings
 from shared import topics
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
-from shared.kafka import consumer_options
+from shared.kafka import batch_options, consumer_options
 
 
 def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -> None:
@@ -23,10 +23,7 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
 
     @broker.subscriber(
         topics.MESSAGING_DELIVERIES,
-        batch=True,
-        max_records=500,
-        batch_timeout_ms=5,
-        **consumer_options(settings, "announcements.deliveries"),
+        **batch_options(settings, "announcements.deliveries", max_records=500),
     )
     async def on_deliveries(
         events: list[DeliveryRecorded], message: KafkaMessage, deps: Deps = Context("deps")
