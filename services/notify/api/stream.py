@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated, Any
@@ -38,10 +38,10 @@ async def stream(
 
 
 async def _until(
-    deadline: datetime | None, events: AsyncIterator[LiveEvent]
+    deadline: datetime | None, events: AsyncGenerator[LiveEvent, None]
 ) -> AsyncIterator[LiveEvent]:
     """The events that arrive before the deadline; the stream ends at it."""
-    async with aclosing(events):  # type: ignore[type-var]  # the feed is an async generator
+    async with aclosing(events):
         while True:
             remaining = None if deadline is None else (deadline - utcnow()).total_seconds()
             if remaining is not None and remaining <= 0:

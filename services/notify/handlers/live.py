@@ -1,6 +1,6 @@
 """Live events for connected browsers: ids and counts only, replayable after a reconnect."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from services.notify.domain import LiveEvent
@@ -19,7 +19,9 @@ class LiveFeed:
         self.hub.publish(event)
         await self.events.add(event)
 
-    async def stream(self, user_id: str, last_event_id: str | None) -> AsyncIterator[LiveEvent]:
+    async def stream(
+        self, user_id: str, last_event_id: str | None
+    ) -> AsyncGenerator[LiveEvent, None]:
         """What a stream shows: missed events after `last_event_id`, then live ones."""
         with self.hub.subscribe(user_id) as queue:
             replayed: set[str] = set()
