@@ -7,20 +7,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from services.notify.domain import (
-    ClientContact,
-    Delivery,
-    Device,
-    LiveEvent,
-    Outcome,
-    Platform,
-    Preferences,
-    Profile,
-    PushResult,
-    QueueEntry,
-    ReadPosition,
-    ReadState,
-)
+from services.notify.domain.deliveries import Delivery
+from services.notify.domain.facts import ClientContact, ReadPosition, ReadState
+from services.notify.domain.live import LiveEvent
+from services.notify.domain.outcomes import Outcome, PushResult
+from services.notify.domain.users import Device, Platform, Preferences, Profile
+from services.notify.domain.work import QueueEntry
 from shared.events.base import Event
 
 

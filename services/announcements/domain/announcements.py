@@ -78,14 +78,8 @@ class NewAnnouncement:
 
     def draft(self, recipient_ids: tuple[str, ...]) -> "Draft":
         """The announcement to store, once its recipients are resolved."""
-        return Draft(
-            practice_id=self.practice_id,
-            author_id=self.author_id,
-            idempotency_key=self.idempotency_key,
-            body=self.body,
-            subject=self.subject,
-            recipient_ids=recipient_ids,
-        )
+        who = (self.practice_id, self.author_id, self.idempotency_key)
+        return Draft(*who, body=self.body, subject=self.subject, recipient_ids=recipient_ids)
 
 
 @dataclass(frozen=True)
