@@ -45,7 +45,11 @@ class Attempts:
         """Try one delivery once and settle what happened; False if it was not the time to try."""
         started = utcnow()
         if not run.may_start(started, self.lease_margin):
-            return False  # too late to finish within the lease: the sweep takes it over
+            # Too late to finish within the lease: this process lets go of the entry, so
+            # the next sweep (here or in another instance) takes it once the lease is over.
+            if run.queued:
+                self.scheduler.let_go(run.delivery.id)
+            return False
         delivery = run.delivery
         profile = profile or await self.users.profile(delivery.job.recipient_id)
         outcome: Outcome

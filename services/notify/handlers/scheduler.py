@@ -55,6 +55,10 @@ class Scheduler:
 
     def settled(self, entry_id: str) -> None:
         """The entry is gone from the queue: nothing left to do or release."""
+        self.let_go(entry_id)
+
+    def let_go(self, entry_id: str) -> None:
+        """This process no longer runs the entry: a sweep may take it over."""
         self._held.pop(entry_id, None)
         timer = self._timers.pop(entry_id, None)
         if timer is not None:

@@ -5,6 +5,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.notify.domain import (
+    Attempt,
     ClientContact,
     Delivery,
     Job,
@@ -202,6 +203,25 @@ async def test_a_resumed_pending_delivery_is_attempted(world: World) -> None:
 
     await world.jobs.resume(entry)
 
+    assert (await world.settled(job, "push")).status == "sent"
+
+
+async def test_an_attempt_too_late_in_its_lease_is_left_to_the_next_sweep(world: World) -> None:
+    world.users.add_device("c-1", "tok-1")
+    job = message_job()
+    push = new_delivery(job, "push", utcnow())
+    await world.deliveries.add([push])
+    await world.queue.add([entry := entry_of(push, created=utcnow())])
+    world.scheduler.hold(entry.id, push.due_at)
+    # The lease ends within the attempts' margin (30 s): no time to finish it safely.
+    late = Attempt(push, lease_until=utcnow() + timedelta(seconds=10))
+
+    assert await world.attempts.attempt(late) is False
+    assert not world.scheduler.holds(entry.id)  # else the sweep would skip it for good
+    assert world.push.requests == []
+    world.queue.entries[entry.id] = replace(entry, lease_until=utcnow())  # the lease ran out
+
+    assert await world.recovery.sweep() == 1
     assert (await world.settled(job, "push")).status == "sent"
 
 
