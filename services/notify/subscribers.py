@@ -15,7 +15,7 @@ from shared.events.announcements import AnnouncementPublished
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent, ThreadCreated, ThreadStateChanged
-from shared.kafka import consumer_options
+from shared.kafka import batch_options, consumer_options
 
 # An idle consumer's long poll: the broker answers as soon as a record arrives, so a long
 # wait costs no latency and lets an idle process wake a tenth as often as the default.
@@ -78,18 +78,21 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
     """
 
     def live_group(name: str) -> dict[str, object]:
-        options = _options(settings, f"notify.live.{name}.{settings.notify_instance_id}")
+        # In batches: a batch reaches open streams at once, then is stored for replay, so
+        # storing one event never holds up the next one's stream.
+        group = f"notify.live.{name}.{settings.notify_instance_id}"
+        options = {**_options(settings, group), **batch_options(settings, group, 500)}
         options["auto_offset_reset"] = "latest"
         return options
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **live_group("messages"))
-    async def live_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
-        await deps.feed.emit(events.message_arrived(event))
+    async def live_messages(batch: list[MessageSent], deps: Deps = Context("deps")) -> None:
+        await deps.feed.emit(*(events.message_arrived(event) for event in batch))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **live_group("threads"))
-    async def live_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
-        if isinstance(event, ThreadStateChanged):
-            await deps.feed.emit(events.unread_changed(event))
+    async def live_thread_events(batch: list[ThreadEvent], deps: Deps = Context("deps")) -> None:
+        changed = (e for e in batch if isinstance(e, ThreadStateChanged))
+        await deps.feed.emit(*(events.unread_changed(event) for event in changed))
 
 
 def _options(settings: NotifySettings, group: str) -> dict[str, object]:

@@ -1,10 +1,15 @@
 """Live events for connected browsers: ids and counts only, replayable after a reconnect."""
 
+import asyncio
+from collections import defaultdict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from services.notify.domain import LiveEvent
 from services.notify.ports import LiveEventsPort, LiveHubPort
+
+# Users whose events are stored at the same time (a user's own events go one by one).
+STORE_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -14,10 +19,21 @@ class LiveFeed:
     hub: LiveHubPort
     events: LiveEventsPort
 
-    async def emit(self, event: LiveEvent) -> None:
-        """Hand the event to open streams here, then keep it for replay (once, by any process)."""
-        self.hub.publish(event)
-        await self.events.add(event)
+    async def emit(self, *events: LiveEvent) -> None:
+        """Hand events to open streams here at once, then keep them for replay (once, by any
+        process): each user's in order, different users' side by side."""
+        by_user: dict[str, list[LiveEvent]] = defaultdict(list)
+        for event in events:
+            self.hub.publish(event)
+            by_user[event.user_id].append(event)
+        limit = asyncio.Semaphore(STORE_CONCURRENCY)
+
+        async def keep(theirs: list[LiveEvent]) -> None:
+            async with limit:
+                for event in theirs:
+                    await self.events.add(event)
+
+        await asyncio.gather(*(keep(theirs) for theirs in by_user.values()))
 
     async def stream(
         self, user_id: str, last_event_id: str | None
