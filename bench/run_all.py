@@ -5,6 +5,7 @@ Environment knobs:
   BENCH_SCALE         fraction of the fan-out and history sizes (default 1.0)
   BENCH_SKIP          comma list of scenarios to skip: a,b,c,d,e,f,g,h,synapse,ceiling
   BENCH_IDLE_SECONDS  the idle window of g (default 30)
+  BENCH_E2E_RATE      sends per second of c (default 50, the target's rate)
   BENCH_CLIENT_PROCS  load-client worker processes (default 1)
   BENCH_SETTLE_SECONDS  longest wait, before each scenario, for the services' Kafka
                       consumers to catch up (default 300)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -37,7 +38,7 @@ from bench.stack import (
 
 T = TypeVar("T")
 
-E2E_RATE = 50.0  # sends per second
+E2E_RATE = float(os.environ.get("BENCH_E2E_RATE", "50"))  # sends per second (c is at 50)
 E2E_SECONDS = 10.0
 E2E_CLIENTS = 50
 BLOCK_TRIALS = 50

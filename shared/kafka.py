@@ -406,12 +406,18 @@ def batch_options(settings: KafkaSettings, group: str, max_records: int) -> dict
     }
 
 
+# A consumer's fetch is a long poll: the broker answers as soon as a record arrives, so a
+# long wait costs no latency and an idle consumer asks a tenth as often as the default's.
+FETCH_MAX_WAIT_MS = 5000
+
+
 def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
     """Subscriber options: an explicit group, commit only after the handler finished."""
     return {
         "group_id": group + settings.kafka_group_suffix,
         "auto_offset_reset": settings.kafka_auto_offset_reset,
         "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
     }
 
 

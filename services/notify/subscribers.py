@@ -17,10 +17,6 @@ from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent, ThreadCreated, ThreadStateChanged
 from shared.kafka import batch_options, consumer_options
 
-# An idle consumer's long poll: the broker answers as soon as a record arrives, so a long
-# wait costs no latency and lets an idle process wake a tenth as often as the default.
-IDLE_FETCH_WAIT_MS = 5000
-
 # `messaging.threads.v1` carries several event types; `event_type` tells them apart.
 ThreadEvent = Annotated[ThreadStateChanged | ThreadCreated, Field(discriminator="event_type")]
 
@@ -28,14 +24,15 @@ ThreadEvent = Annotated[ThreadStateChanged | ThreadCreated, Field(discriminator=
 def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     """Attach the service's consumers to the broker."""
 
-    def group(name: str) -> dict[str, object]:
-        return _options(settings, name)
-
-    @broker.subscriber(topics.MESSAGING_ANNOUNCEMENTS, **group("notify.fanout.announcements"))
+    @broker.subscriber(
+        topics.MESSAGING_ANNOUNCEMENTS, **consumer_options(settings, "notify.fanout.announcements")
+    )
     async def on_announcement(event: AnnouncementPublished, deps: Deps = Context("deps")) -> None:
         await deps.parts.accept(events.part_of(event))
 
-    @broker.subscriber(topics.MESSAGING_MESSAGES, **group("notify.fanout.messages"))
+    @broker.subscriber(
+        topics.MESSAGING_MESSAGES, **consumer_options(settings, "notify.fanout.messages")
+    )
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
         await deps.fanout.request(events.message_job(event))
 
@@ -43,11 +40,11 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
         # The workers are identical: the AsyncAPI document lists the first.
         register_job_consumer(broker, settings, documented=worker == 0)
 
-    @broker.subscriber(topics.PRACTICE_CLIENTS, **group("notify.clients"))
+    @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "notify.clients"))
     async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
         await deps.projections.record_client(events.client_contact(event))
 
-    @broker.subscriber(topics.MESSAGING_THREADS, **group("notify.read_state"))
+    @broker.subscriber(topics.MESSAGING_THREADS, **consumer_options(settings, "notify.read_state"))
     async def on_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
         if isinstance(event, ThreadStateChanged):
             await deps.projections.record_read_state(events.read_state(event))
@@ -62,7 +59,7 @@ def register_job_consumer(
 
     @broker.subscriber(
         topics.MESSAGING_NOTIFICATIONS,
-        **_options(settings, "notify.deliveries"),
+        **consumer_options(settings, "notify.deliveries"),
         include_in_schema=documented,
     )
     async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
@@ -81,7 +78,7 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
         # In batches: a batch reaches open streams at once, then is stored for replay, so
         # storing one event never holds up the next one's stream.
         group = f"notify.live.{name}.{settings.notify_instance_id}"
-        options = {**_options(settings, group), **batch_options(settings, group, 500)}
+        options = batch_options(settings, group, 500)
         options["auto_offset_reset"] = "latest"
         return options
 
@@ -93,7 +90,3 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
     async def live_thread_events(batch: list[ThreadEvent], deps: Deps = Context("deps")) -> None:
         changed = (e for e in batch if isinstance(e, ThreadStateChanged))
         await deps.feed.emit(*(events.unread_changed(event) for event in changed))
-
-
-def _options(settings: NotifySettings, group: str) -> dict[str, object]:
-    return {**consumer_options(settings, group), "fetch_max_wait_ms": IDLE_FETCH_WAIT_MS}
