@@ -21,9 +21,11 @@ class Filters(monitoring.CommandListener):
     """The filters of every read and write sent."""
 
     seen: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[tuple[str, str]] = field(default_factory=list)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = event.command
+        self.commands.append((event.command_name, str(command.get(event.command_name))))
         if event.command_name == "find":
             self.seen.append(dict(command.get("filter", {})))
         elif event.command_name == "update":
@@ -141,3 +143,45 @@ async def test_counts_are_read_and_written_by_id_only(watched: Watched) -> None:
 
     assert watched.filters.seen
     assert all(set(f) == {"_id"} and isinstance(f["_id"], str) for f in watched.filters.seen)
+
+
+async def test_a_restarted_consumer_reads_what_the_crashed_one_stored(watched: Watched) -> None:
+    topic = Topic()
+    batch = mixed(topic)
+    await watched.stats.apply(batch)
+    await watched.db["delivery_reaches"].delete_many({"announcement_id": topic.announcement_id})
+    restarted = DeliveryStats(watched.db, partitions=6)  # nothing in memory
+    later = [topic.outcome("c2", "email", "sent"), topic.outcome("c4", "inbox", "delivered")]
+
+    await restarted.apply(batch + later)
+
+    assert await restarted.tally(topic.announcement_id) == Tally(3, 2, 0)
+
+
+async def test_reaches_written_by_another_owner_meanwhile_are_read_again(
+    watched: Watched,
+) -> None:
+    topic = Topic()
+    await watched.stats.apply([topic.outcome("c1", "push", "failed")])
+    # The partition moved to another process and back: that one notified c1.
+    other = DeliveryStats(watched.db, partitions=6)
+    await other.apply([topic.outcome("c1", "email", "sent")])
+
+    await watched.stats.apply([topic.outcome("c1", "push", "sent")])
+
+    assert await watched.stats.tally(topic.announcement_id) == Tally(0, 1, 0)
+
+
+async def test_a_fan_outs_reaches_are_inserted_together_then_never_read(watched: Watched) -> None:
+    topic = Topic()
+    recipients = [f"c{i}" for i in range(50)]
+    await watched.stats.apply([topic.outcome(c, "inbox", "delivered") for c in recipients])
+    first = list(watched.filters.commands)
+    watched.filters.commands.clear()
+
+    await watched.stats.apply([topic.outcome(c, "push", "sent") for c in recipients])
+
+    assert first.count(("insert", "delivery_reaches")) == 1
+    assert ("find", "delivery_reaches") not in first + watched.filters.commands
+    assert watched.filters.commands.count(("update", "delivery_reaches")) == len(recipients)
+    assert await watched.stats.tally(topic.announcement_id) == Tally(50, 50, 0)

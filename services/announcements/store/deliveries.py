@@ -14,10 +14,21 @@ A batch is applied in three steps: read its reaches and counters; write the coun
 counting only outcomes past each counter's offset; write the reaches. A crash after the
 counters makes the redelivered outcomes skip counting but still write their reaches; a
 crash before them redoes everything. Stats then read the counters of every partition.
+
+The partition's owner also keeps the reaches it wrote in memory, per counter. While a
+counter still holds the offset this process last wrote to it, no one else has written
+its reaches since (another owner would have moved it), so they need no reading again; and
+reaches of a counter this process saw begin exist nowhere else, so new ones are inserted
+in one command. A fan-out's second outcome per recipient then costs one write, not four
+commands.
 """
 
 import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
+
+from pymongo.errors import BulkWriteError
 
 from services.announcements.domain import Counter, Outcome, Reach, Tally, count_outcomes
 from shared.clock import utcnow
@@ -25,6 +36,18 @@ from shared.mongo import update_each
 
 # Lookups by `_id` in flight at once while reading a batch.
 _CONCURRENT_LOOKUPS = 32
+# Reaches kept in memory at most (the oldest counters' are forgotten first).
+KNOWN_REACHES_LIMIT = 100_000
+
+
+@dataclass
+class _Known:
+    """What this process wrote for one counter: its offset, and the reaches of it."""
+
+    offset: int
+    # True when this process saw the counter begin: every reach of it is in `reaches`.
+    complete: bool
+    reaches: dict[str, Reach] = field(default_factory=dict)
 
 
 def counter_id(announcement_id: str, partition: int) -> str:
@@ -62,6 +85,7 @@ class DeliveryStats:
         self._reaches = db["delivery_reaches"]
         self._counters = db["delivery_counters"]
         self._partitions = partitions
+        self._known: OrderedDict[tuple[str, int], _Known] = OrderedDict()
 
     @property
     def partitions(self) -> int:
@@ -82,10 +106,53 @@ class DeliveryStats:
             return
         self.observe_partitions(max(o.partition for o in ordered) + 1)
         counters = await self._read_counters({o.counter_key for o in ordered})
-        reaches = await self._read_reaches({o.reach_key for o in ordered})
+        known = {key: self._still_known(key, counter) for key, counter in counters.items()}
+        reaches, stored = await self._reaches_of(ordered, known)
         counted = count_outcomes(ordered, counters, reaches)
         await self._write_counters(counted.counters)
-        await self._write_reaches(_statuses(ordered), counted.reaches)
+        counter_of = {o.reach_key: o.counter_key for o in ordered}
+        fresh = [
+            key for key in counted.reaches if key not in stored and known[counter_of[key]].complete
+        ]
+        await self._write_reaches(_statuses(ordered), counted.reaches, fresh)
+        for (announcement_id, partition), mine in known.items():
+            mine.offset = counters[(announcement_id, partition)].offset
+            if (announcement_id, partition) in counted.counters:
+                mine.offset = counted.counters[(announcement_id, partition)].offset
+        for o in ordered:
+            known[o.counter_key].reaches[o.recipient_id] = counted.reaches[o.reach_key]
+        self._forget_oldest()
+
+    def _still_known(self, key: tuple[str, int], counter: Counter) -> _Known:
+        """This process's reaches of a counter, if nobody else wrote the counter since."""
+        mine = self._known.pop(key, None)
+        if mine is None or mine.offset != counter.offset:
+            # A counter that does not exist yet has no reaches anywhere: we see it begin.
+            mine = _Known(counter.offset, complete=counter.offset < 0)
+        self._known[key] = mine  # the most recently used last
+        return mine
+
+    async def _reaches_of(
+        self, ordered: list[Outcome], known: dict[tuple[str, int], _Known]
+    ) -> tuple[dict[tuple[str, str], Reach], set[tuple[str, str]]]:
+        """The batch's reaches before it, and which of them are stored already."""
+        reaches: dict[tuple[str, str], Reach] = {}
+        unknown: set[tuple[str, str]] = set()
+        for o in ordered:
+            mine = known[o.counter_key]
+            if o.recipient_id in mine.reaches:
+                reaches[o.reach_key] = mine.reaches[o.recipient_id]
+            elif not mine.complete:
+                unknown.add(o.reach_key)
+        read = await self._read_reaches(unknown) if unknown else {}
+        reaches.update(read)
+        return reaches, set(reaches)
+
+    def _forget_oldest(self) -> None:
+        total = sum(len(k.reaches) for k in self._known.values())
+        while total > KNOWN_REACHES_LIMIT and len(self._known) > 1:
+            _, dropped = self._known.popitem(last=False)
+            total -= len(dropped.reaches)
 
     async def tally(self, announcement_id: str) -> Tally:
         """The announcement's counts: the sum of its partitions' counters."""
@@ -145,26 +212,40 @@ class DeliveryStats:
         self,
         updates: dict[tuple[str, str], dict[str, Any]],
         reaches: dict[tuple[str, str], Reach],
+        fresh: list[tuple[str, str]],
     ) -> None:
+        """Insert the reaches no one has stored yet in one command; update the others."""
         now = utcnow()
+
+        def doc(key: tuple[str, str]) -> dict[str, Any]:
+            announcement_id, recipient_id = key
+            reach = reaches[key]
+            return {
+                "announcement_id": announcement_id,
+                "recipient_id": recipient_id,
+                "delivered": reach.delivered,
+                "sent": reach.sent,
+                "failed": reach.failed,
+                "updated_at": now,
+            }
+
+        taken: set[tuple[str, str]] = set()
+        if fresh:
+            new = [
+                {"_id": reach_id(*key), **_unflattened(updates[key]), **doc(key)} for key in fresh
+            ]
+            try:
+                await self._reaches.insert_many(new, ordered=False)
+            except BulkWriteError as error:  # stored meanwhile after all: update those
+                failed = {e["index"] for e in error.details.get("writeErrors", [])}
+                taken = {key for i, key in enumerate(fresh) if i in failed}
+        inserted = set(fresh) - taken
         await update_each(
             self._reaches,
             [
-                (
-                    {"_id": reach_id(announcement_id, recipient_id)},
-                    {
-                        "$set": {
-                            **fields,
-                            "announcement_id": announcement_id,
-                            "recipient_id": recipient_id,
-                            "delivered": reaches[(announcement_id, recipient_id)].delivered,
-                            "sent": reaches[(announcement_id, recipient_id)].sent,
-                            "failed": reaches[(announcement_id, recipient_id)].failed,
-                            "updated_at": now,
-                        }
-                    },
-                )
-                for (announcement_id, recipient_id), fields in updates.items()
+                ({"_id": reach_id(*key)}, {"$set": {**fields, **doc(key)}})
+                for key, fields in updates.items()
+                if key not in inserted
             ],
             upsert=True,
         )
@@ -178,6 +259,18 @@ def _statuses(ordered: list[Outcome]) -> dict[tuple[str, str], dict[str, Any]]:
         found[f"channels.{o.channel}.{o.status}"] = True
         found[f"channels.{o.channel}.last_status"] = o.status
     return fields
+
+
+def _unflattened(fields: dict[str, Any]) -> dict[str, Any]:
+    """Dotted `$set` fields as the nested document an insert writes."""
+    nested: dict[str, Any] = {}
+    for path, value in fields.items():
+        *parents, leaf = path.split(".")
+        level = nested
+        for name in parents:
+            level = level.setdefault(name, {})
+        level[leaf] = value
+    return nested
 
 
 def _counter(doc: dict[str, Any]) -> Counter:
