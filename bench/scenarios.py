@@ -427,6 +427,11 @@ async def fanout_practice(ctx: Ctx) -> Practice:
         ctx.pool, practice, n, timeout=max(120.0, 900.0 * ctx.knobs.scale)
     )
     print(f"  announcements' directory complete after {waited:.1f} s more", flush=True)
+    # Every service projects the new clients (threads, blocking, notify too): the fan-out
+    # is timed once they have, as a practice's clients exist before its announcements.
+    ctx.results["fanout_directory_settle"] = await backlog.settle(
+        "fan-out directory", timeout=max(120.0, 900.0 * ctx.knobs.scale)
+    )
     ctx.fanout_practice = practice
     return practice
 

@@ -3,24 +3,24 @@
 Every read and write is by `_id` (the only lookup the development server, FerretDB,
 indexes), and nothing needs an atomic update (FerretDB's are read-modify-write):
 
-- one *reach* document per (announcement, recipient) holds each stage ever reached and
-  the statuses seen per channel;
+- one *stage* document per (announcement, recipient, stage reached): delivered, sent or
+  failed. Stages are only ever reached, so they are inserted, never updated: a batch's
+  new stages go out in one unordered insert, a duplicate meaning "reached already";
 - one *counter* document per (announcement, Kafka partition) holds that partition's
   counts and the highest offset they include. Only the consumer owning the partition
   writes it, and all outcomes of a recipient share a partition (events are keyed by
   announcement), so reading then writing is safe.
 
-A batch is applied in three steps: read its reaches and counters; write the counters,
-counting only outcomes past each counter's offset; write the reaches. A crash after the
-counters makes the redelivered outcomes skip counting but still write their reaches; a
-crash before them redoes everything. Stats then read the counters of every partition.
+A batch is applied in three steps: know its recipients' stages and its counters; write
+the counters, counting only outcomes past each counter's offset; insert the new stages.
+A crash after the counters makes the redelivered outcomes skip counting but still insert
+their stages; a crash before them redoes everything. Stats read every partition's counter.
 
-The partition's owner also keeps the reaches it wrote in memory, per counter. While a
-counter still holds the offset this process last wrote to it, no one else has written
-its reaches since (another owner would have moved it), so they need no reading again; and
-reaches of a counter this process saw begin exist nowhere else, so new ones are inserted
-in one command. A fan-out's second outcome per recipient then costs one write, not four
-commands.
+The partition's owner keeps the stages it wrote in memory, per counter. While a counter
+still holds the offset this process last wrote to it, no one else has written its stages
+since (another owner would have moved it), so they are not read again; stages of a
+counter this process saw begin exist nowhere else. A fan-out's batch then costs a counter
+read and write and one insert, whatever its size.
 """
 
 import asyncio
@@ -34,18 +34,19 @@ from services.announcements.domain import Counter, Outcome, Reach, Tally, count_
 from shared.clock import utcnow
 from shared.mongo import update_each
 
+DUPLICATE_KEY = 11000
 # Lookups by `_id` in flight at once while reading a batch.
 _CONCURRENT_LOOKUPS = 32
-# Reaches kept in memory at most (the oldest counters' are forgotten first).
+# Recipients' reaches kept in memory at most (the oldest counters' are forgotten first).
 KNOWN_REACHES_LIMIT = 100_000
 
 
 @dataclass
 class _Known:
-    """What this process wrote for one counter: its offset, and the reaches of it."""
+    """What this process wrote for one counter: its offset, and its recipients' reaches."""
 
     offset: int
-    # True when this process saw the counter begin: every reach of it is in `reaches`.
+    # True when this process saw the counter begin: every stage of it is in `reaches`.
     complete: bool
     reaches: dict[str, Reach] = field(default_factory=dict)
 
@@ -55,9 +56,12 @@ def counter_id(announcement_id: str, partition: int) -> str:
     return f"{announcement_id}:p{partition}"
 
 
-def reach_id(announcement_id: str, recipient_id: str) -> str:
-    """The reach document of one recipient of an announcement."""
-    return f"{announcement_id}:{recipient_id}"
+STAGES = ("delivered", "sent", "failed")
+
+
+def stage_id(announcement_id: str, recipient_id: str, stage: str) -> str:
+    """The document of one stage an announcement reached with one recipient."""
+    return f"{announcement_id}:{recipient_id}:{stage}"
 
 
 async def _find_each(
@@ -82,7 +86,7 @@ class DeliveryStats:
     """Each announcement's delivery counts, per recipient reached and per partition."""
 
     def __init__(self, db: Any, *, partitions: int) -> None:
-        self._reaches = db["delivery_reaches"]
+        self._stages = db["delivery_stages"]
         self._counters = db["delivery_counters"]
         self._partitions = partitions
         self._known: OrderedDict[tuple[str, int], _Known] = OrderedDict()
@@ -107,18 +111,12 @@ class DeliveryStats:
         self.observe_partitions(max(o.partition for o in ordered) + 1)
         counters = await self._read_counters({o.counter_key for o in ordered})
         known = {key: self._still_known(key, counter) for key, counter in counters.items()}
-        reaches, stored = await self._reaches_of(ordered, known)
+        reaches = await self._reaches_of(ordered, known)
         counted = count_outcomes(ordered, counters, reaches)
         await self._write_counters(counted.counters)
-        counter_of = {o.reach_key: o.counter_key for o in ordered}
-        fresh = [
-            key for key in counted.reaches if key not in stored and known[counter_of[key]].complete
-        ]
-        await self._write_reaches(_statuses(ordered), counted.reaches, fresh)
-        for (announcement_id, partition), mine in known.items():
-            mine.offset = counters[(announcement_id, partition)].offset
-            if (announcement_id, partition) in counted.counters:
-                mine.offset = counted.counters[(announcement_id, partition)].offset
+        await self._insert_stages(ordered, reaches)
+        for key, mine in known.items():
+            mine.offset = counted.counters.get(key, counters[key]).offset
         for o in ordered:
             known[o.counter_key].reaches[o.recipient_id] = counted.reaches[o.reach_key]
         self._forget_oldest()
@@ -134,8 +132,8 @@ class DeliveryStats:
 
     async def _reaches_of(
         self, ordered: list[Outcome], known: dict[tuple[str, int], _Known]
-    ) -> tuple[dict[tuple[str, str], Reach], set[tuple[str, str]]]:
-        """The batch's reaches before it, and which of them are stored already."""
+    ) -> dict[tuple[str, str], Reach]:
+        """The batch's recipients' reaches before it (known here, else read)."""
         reaches: dict[tuple[str, str], Reach] = {}
         unknown: set[tuple[str, str]] = set()
         for o in ordered:
@@ -144,9 +142,8 @@ class DeliveryStats:
                 reaches[o.reach_key] = mine.reaches[o.recipient_id]
             elif not mine.complete:
                 unknown.add(o.reach_key)
-        read = await self._read_reaches(unknown) if unknown else {}
-        reaches.update(read)
-        return reaches, set(reaches)
+        reaches.update(await self._read_reaches(unknown) if unknown else {})
+        return reaches
 
     def _forget_oldest(self) -> None:
         total = sum(len(k.reaches) for k in self._known.values())
@@ -171,16 +168,14 @@ class DeliveryStats:
 
     async def _read_reaches(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Reach]:
         ordered = sorted(keys)
-        docs = await _find_each(
-            self._reaches,
-            [reach_id(*k) for k in ordered],
-            {"delivered": 1, "sent": 1, "failed": 1},
-        )
-        return {
-            k: Reach(bool(d.get("delivered")), bool(d.get("sent")), bool(d.get("failed")))
-            for k, d in zip(ordered, docs, strict=True)
-            if d is not None
-        }
+        ids = [stage_id(*key, stage) for key in ordered for stage in STAGES]
+        found = {doc["_id"] for doc in await _find_each(self._stages, ids, {"_id": 1}) if doc}
+        reaches = {}
+        for key in ordered:
+            reached = [stage_id(*key, stage) in found for stage in STAGES]
+            if any(reached):
+                reaches[key] = Reach(*reached)
+        return reaches
 
     async def _write_counters(self, counters: dict[tuple[str, int], Counter]) -> None:
         if not counters:
@@ -208,69 +203,48 @@ class DeliveryStats:
             upsert=True,
         )
 
-    async def _write_reaches(
+    async def _insert_stages(
         self,
-        updates: dict[tuple[str, str], dict[str, Any]],
-        reaches: dict[tuple[str, str], Reach],
-        fresh: list[tuple[str, str]],
+        ordered: list[Outcome],
+        before: dict[tuple[str, str], Reach],
     ) -> None:
-        """Insert the reaches no one has stored yet in one command; update the others."""
-        now = utcnow()
-
-        def doc(key: tuple[str, str]) -> dict[str, Any]:
-            announcement_id, recipient_id = key
-            reach = reaches[key]
-            return {
-                "announcement_id": announcement_id,
-                "recipient_id": recipient_id,
-                "delivered": reach.delivered,
-                "sent": reach.sent,
-                "failed": reach.failed,
-                "updated_at": now,
+        """Insert the stages the batch reached, in one unordered insert (duplicates: reached
+        before, by a run that stopped before its counters moved on)."""
+        first: dict[tuple[tuple[str, str], str], Outcome] = {}  # who reached each new stage
+        reaches = dict(before)
+        for o in ordered:
+            was = reaches.get(o.reach_key, Reach())
+            now = reaches[o.reach_key] = was.after(o.channel, o.status)
+            for stage, reached, had in zip(STAGES, _stages(now), _stages(was), strict=True):
+                if reached and not had:
+                    first.setdefault((o.reach_key, stage), o)
+        if not first:
+            return
+        at = utcnow()
+        docs = [
+            {
+                "_id": stage_id(o.announcement_id, o.recipient_id, stage),
+                "announcement_id": o.announcement_id,
+                "recipient_id": o.recipient_id,
+                "practice_id": o.practice_id,
+                "stage": stage,
+                "channel": o.channel,
+                "status": o.status,
+                "partition": o.partition,
+                "offset": o.offset,
+                "at": at,
             }
-
-        taken: set[tuple[str, str]] = set()
-        if fresh:
-            new = [
-                {"_id": reach_id(*key), **_unflattened(updates[key]), **doc(key)} for key in fresh
-            ]
-            try:
-                await self._reaches.insert_many(new, ordered=False)
-            except BulkWriteError as error:  # stored meanwhile after all: update those
-                failed = {e["index"] for e in error.details.get("writeErrors", [])}
-                taken = {key for i, key in enumerate(fresh) if i in failed}
-        inserted = set(fresh) - taken
-        await update_each(
-            self._reaches,
-            [
-                ({"_id": reach_id(*key)}, {"$set": {**fields, **doc(key)}})
-                for key, fields in updates.items()
-                if key not in inserted
-            ],
-            upsert=True,
-        )
+            for (_, stage), o in first.items()
+        ]
+        try:
+            await self._stages.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise
 
 
-def _statuses(ordered: list[Outcome]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per recipient reached, the fields recording each channel's statuses seen."""
-    fields: dict[tuple[str, str], dict[str, Any]] = {}
-    for o in ordered:
-        found = fields.setdefault(o.reach_key, {"practice_id": o.practice_id})
-        found[f"channels.{o.channel}.{o.status}"] = True
-        found[f"channels.{o.channel}.last_status"] = o.status
-    return fields
-
-
-def _unflattened(fields: dict[str, Any]) -> dict[str, Any]:
-    """Dotted `$set` fields as the nested document an insert writes."""
-    nested: dict[str, Any] = {}
-    for path, value in fields.items():
-        *parents, leaf = path.split(".")
-        level = nested
-        for name in parents:
-            level = level.setdefault(name, {})
-        level[leaf] = value
-    return nested
+def _stages(reach: Reach) -> tuple[bool, bool, bool]:
+    return (reach.delivered, reach.sent, reach.failed)
 
 
 def _counter(doc: dict[str, Any]) -> Counter:
