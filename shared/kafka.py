@@ -399,16 +399,12 @@ BatchSubscriber.get_msg = _next_batch  # type: ignore[method-assign]
 def batch_options(settings: KafkaSettings, group: str, max_records: int) -> dict[str, Any]:
     """`consumer_options` for a consumer handed lists of up to `max_records` records."""
     return {
+        **consumer_options(settings, group),
         "batch": True,
         "max_records": max_records,
         "batch_timeout_ms": BATCH_POLL_MS,
-        **consumer_options(settings, group),
+        "fetch_max_wait_ms": settings.kafka_batch_fetch_max_wait_ms,
     }
-
-
-# A consumer's fetch is a long poll: the broker answers as soon as a record arrives, so a
-# long wait costs no latency and an idle consumer asks a tenth as often as the default's.
-FETCH_MAX_WAIT_MS = 5000
 
 
 def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
@@ -417,7 +413,7 @@ def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
         "group_id": group + settings.kafka_group_suffix,
         "auto_offset_reset": settings.kafka_auto_offset_reset,
         "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
     }
 
 
