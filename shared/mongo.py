@@ -54,6 +54,20 @@ async def update_each(
     await asyncio.gather(*(one(where, change) for where, change in updates))
 
 
+async def upsert(collection: Any, where: dict[str, Any], change: dict[str, Any]) -> None:
+    """Update a document by `_id`, creating it if missing, even when a concurrent writer
+    creates it first.
+
+    FerretDB's upsert is a read then an insert: two racing first writers both insert and
+    one fails on the unique `_id`. The document exists by then, so that one's change is
+    applied as a plain update.
+    """
+    try:
+        await collection.update_one(where, change, upsert=True)
+    except DuplicateKeyError:
+        await collection.update_one(where, change)
+
+
 def is_duplicate_key(error: Exception) -> bool:
     """True for a unique-index violation, the project's one tool for races."""
     return isinstance(error, DuplicateKeyError)
@@ -65,4 +79,5 @@ __all__ = [
     "find_by_id",
     "is_duplicate_key",
     "update_each",
+    "upsert",
 ]

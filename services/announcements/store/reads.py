@@ -14,7 +14,7 @@ a slot the client already holds past where its claim began.
 from typing import Any
 
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, upsert
 
 
 def mark_id(announcement_id: str, client_id: str) -> str:
@@ -104,9 +104,7 @@ class ReadMarks:
                         return slot
                 slot += 1
         # A hint only (a lost update leaves it lower, and readers probe past it).
-        await self._slots.update_one(
-            {"_id": top_id(announcement_id)}, {"$max": {"slot": slot}}, upsert=True
-        )
+        await upsert(self._slots, {"_id": top_id(announcement_id)}, {"$max": {"slot": slot}})
         return slot
 
     async def _top(self, announcement_id: str) -> int:

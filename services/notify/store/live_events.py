@@ -14,7 +14,7 @@ from typing import Any
 
 from services.notify.domain import LiveEvent
 from services.notify.store.deliveries import drop_index
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, upsert
 
 # Users whose newest slot this process remembers (a hint; the database has the truth).
 HEAD_CACHE_LIMIT = 10_000
@@ -84,7 +84,7 @@ class LiveEvents:
         if slot != guessed:
             await self._seen.update_one({"_id": event.id}, {"$set": {"slot": slot}})
         self._remember(user, slot)
-        await self._heads.update_one({"_id": user}, {"$max": {"seq": slot}}, upsert=True)
+        await upsert(self._heads, {"_id": user}, {"$max": {"seq": slot}})
         if slot > self._retention:
             await self._forget(user, slot - self._retention)
         return True

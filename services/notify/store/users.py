@@ -12,7 +12,7 @@ from typing import Any
 from services.notify.domain import Device, Platform, Preferences, Profile
 from shared.clock import utcnow
 from shared.ids import stable_uuid
-from shared.mongo import find_by_id
+from shared.mongo import find_by_id, upsert
 
 
 def device_id_for(user_id: str, token: str) -> str:
@@ -83,13 +83,11 @@ class Users:
         self, user_id: str, device_id: str, platform: str, token: str, at: datetime
     ) -> None:
         entry = {"platform": platform, "token": token, "registered_at": at}
-        await self._users.update_one(
-            {"_id": user_id}, {"$set": {f"devices.{device_id}": entry}}, upsert=True
-        )
+        await upsert(self._users, {"_id": user_id}, {"$set": {f"devices.{device_id}": entry}})
 
     async def _own(self, key: str, user_id: str, device_id: str) -> None:
-        await self._tokens.update_one(
-            {"_id": key}, {"$set": {"user_id": user_id, "device_id": device_id}}, upsert=True
+        await upsert(
+            self._tokens, {"_id": key}, {"$set": {"user_id": user_id, "device_id": device_id}}
         )
 
     async def add_devices(self, devices: list[Device]) -> None:
@@ -130,15 +128,6 @@ class Users:
 
     async def set_preferences(self, user_id: str, prefs: Preferences) -> Preferences:
         """Replace a user's preferences."""
-        await self._users.update_one(
-            {"_id": user_id},
-            {
-                "$set": {
-                    "push": prefs.push,
-                    "email": prefs.email,
-                    "email_address": prefs.email_address,
-                }
-            },
-            upsert=True,
-        )
+        chosen = {"push": prefs.push, "email": prefs.email, "email_address": prefs.email_address}
+        await upsert(self._users, {"_id": user_id}, {"$set": chosen})
         return prefs

@@ -8,6 +8,7 @@ instance within `CACHE_SECONDS`.
 import time
 from typing import Any
 
+from shared.mongo import upsert
 from shared.outbox import new_revision
 
 CACHE_SECONDS = 2.0
@@ -53,7 +54,7 @@ class PracticeSettings:
     async def set_enabled(self, practice_id: str, enabled: bool, by: str) -> dict[str, Any]:
         """Store the toggle with a new revision; returns the document."""
         update = {"enabled": enabled, "changed_by": by, **new_revision()}
-        await self.collection.update_one({"_id": practice_id}, {"$set": update}, upsert=True)
+        await upsert(self.collection, {"_id": practice_id}, {"$set": update})
         self._recent.put(practice_id, enabled)
         return {"_id": practice_id, **update}
 
@@ -84,7 +85,7 @@ class ProviderProfiles:
     ) -> dict[str, Any]:
         """Store the name with a new revision; returns the document."""
         update = {"practice_id": practice_id, "display_name": name, **new_revision()}
-        await self.collection.update_one({"_id": provider_id}, {"$set": update}, upsert=True)
+        await upsert(self.collection, {"_id": provider_id}, {"$set": update})
         self._recent.put(provider_id, name)
         return {"_id": provider_id, **update}
 
