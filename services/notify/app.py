@@ -101,6 +101,8 @@ def build_service(settings: NotifySettings, stores: Stores, channels: Channels) 
         queue=stores.queue,
         dispatcher=Dispatcher(settings.notify_send_concurrency),
         release_horizon=lease,
+        # Two sweeps' worth: a sweep always finds work before it is due.
+        timer_horizon=timedelta(seconds=2 * settings.notify_sweep_interval_seconds),
     )
     outcomes = Outcomes(
         deliveries=stores.deliveries,

@@ -59,8 +59,15 @@ class QueuePort(Protocol):
     async def release(self, entry_ids: list[str]) -> None:
         """The owner stops: the entries are free to take at once."""
 
-    async def claimable(self, now: datetime, *, owned_by: str | None = None) -> list[QueueEntry]:
-        """Entries whose lease ran out (and those `owned_by` owned), a batch at a time."""
+    async def claimable(
+        self,
+        now: datetime,
+        *,
+        owned_by: str | None = None,
+        due_soon: tuple[str, datetime] | None = None,
+    ) -> list[QueueEntry]:
+        """Entries whose lease ran out, those `owned_by` owned, and those an owner holds
+        that are due by a time (`due_soon`), a batch at a time."""
 
     async def claim(
         self, entry: QueueEntry, owner: str, lease_until: datetime

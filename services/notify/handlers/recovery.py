@@ -37,7 +37,9 @@ class Recovery:
         owned_by = self.scheduler.owner if at_start else None
         while not self.scheduler.stopping:
             now = utcnow()
-            found = await self.queue.claimable(now, owned_by=owned_by)
+            horizon = self.scheduler.timer_horizon
+            due_soon = (self.scheduler.owner, now + horizon) if horizon is not None else None
+            found = await self.queue.claimable(now, owned_by=owned_by, due_soon=due_soon)
             owned_by = None  # own entries are claimed (and leased) by the first pass
             before = taken
             for entry in found:

@@ -34,12 +34,17 @@ class Scheduler:
         dispatcher: Dispatcher,
         release_horizon: timedelta,
         part_concurrency: int = 2,
+        timer_horizon: timedelta | None = None,
     ) -> None:
         self.owner = owner
         self.dispatcher = dispatcher
         self.stopping = False
         self._queue = queue
         self._release_horizon = release_horizon
+        # Work due later than this gets no timer here: it waits in the queue, and the sweep
+        # takes it back once it is due within the horizon (memory stays bounded by the work
+        # due soon, not by, say, every unread message's delayed email).
+        self.timer_horizon = timer_horizon
         self._held: dict[str, datetime] = {}  # entry id -> due time
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._parts = asyncio.Semaphore(part_concurrency)
@@ -65,8 +70,12 @@ class Scheduler:
             timer.cancel()
 
     def at(self, entry_id: str, due_at: datetime, work: Work) -> None:
-        """Run `work` when the entry is due (at once if it is due already)."""
+        """Run `work` when the entry is due (at once if it is due already); work due past
+        the timer horizon is left in the queue to the sweep."""
         if self.stopping:
+            return
+        if self.timer_horizon is not None and due_at > utcnow() + self.timer_horizon:
+            self.let_go(entry_id)
             return
         self.hold(entry_id, due_at)
         if (previous := self._timers.pop(entry_id, None)) is not None:

@@ -125,8 +125,15 @@ class WorkQueue:
 
         await asyncio.gather(*(one(i) for i in entry_ids))
 
-    async def claimable(self, now: datetime, *, owned_by: str | None = None) -> list[QueueEntry]:
-        """Entries whose lease has run out (and, at start, those this instance owned before).
+    async def claimable(
+        self,
+        now: datetime,
+        *,
+        owned_by: str | None = None,
+        due_soon: tuple[str, datetime] | None = None,
+    ) -> list[QueueEntry]:
+        """Entries whose lease has run out (at start, also those this instance owned before;
+        with `due_soon`, also an owner's entries due by then, which it keeps no timer for).
 
         The recovery sweep's query: it reads the whole queue, which holds open work only,
         at start and every sweep interval; nothing on a request or consumer path calls it.
@@ -137,6 +144,9 @@ class WorkQueue:
         ]
         if owned_by is not None:
             expired.append({"owner": owned_by})
+        if due_soon is not None:
+            owner, due_by = due_soon
+            expired.append({"owner": owner, "due_at": {"$lte": due_by}})
         cursor = self._queue.find({"$or": expired}, {"part": 0}).limit(SWEEP_BATCH)
         return [_entry(doc) async for doc in cursor]
 

@@ -91,11 +91,19 @@ class FakeQueue:
             if (entry := self.entries.get(entry_id)) is not None:
                 self.entries[entry_id] = replace(entry, owner=None, lease_until=now)
 
-    async def claimable(self, now: datetime, *, owned_by: str | None = None) -> list[QueueEntry]:
+    async def claimable(
+        self,
+        now: datetime,
+        *,
+        owned_by: str | None = None,
+        due_soon: tuple[str, datetime] | None = None,
+    ) -> list[QueueEntry]:
         return [
             e
             for e in self.entries.values()
-            if e.lease_until <= now or (owned_by is not None and e.owner == owned_by)
+            if e.lease_until <= now
+            or (owned_by is not None and e.owner == owned_by)
+            or (due_soon is not None and e.owner == due_soon[0] and e.due_at <= due_soon[1])
         ]
 
     async def claim(

@@ -75,6 +75,29 @@ async def test_a_messages_email_waits_for_its_delay_and_goes_if_still_unread(
     assert world.mailer.sent == [("c1@x.org", "https://portal.test/threads/t-1")]
 
 
+async def test_work_due_past_the_timer_horizon_waits_in_the_queue_for_the_sweep(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(email_delay=timedelta(minutes=15), timer_horizon=timedelta(seconds=90))
+    world.clients.contacts["c-1"] = ClientContact("c-1", "pr-1", "c1@x.org", active=True)
+    job = message_job()
+
+    await world.jobs.accept(job)
+    waiting = await world.record(job, "email")
+    assert waiting is not None and waiting.status == "pending"
+    assert not world.scheduler.holds(waiting.id)  # no timer kept for a 15-minute wait
+    assert await world.recovery.sweep() == 0  # not due within the horizon yet
+    # Fifteen minutes later: the record and its entry are due.
+    now = utcnow()
+    world.deliveries.records[waiting.id] = replace(waiting, due_at=now)
+    entry = world.queue.entries[waiting.id]
+    world.queue.entries[waiting.id] = replace(entry, due_at=now)
+
+    assert await world.recovery.sweep() == 1
+    assert (await world.settled(job, "email")).status == "sent"
+    assert world.mailer.sent == [("c1@x.org", "https://portal.test/threads/t-1")]
+
+
 async def test_a_messages_email_is_skipped_when_read_during_the_delay(
     make_world: Callable[..., World],
 ) -> None:

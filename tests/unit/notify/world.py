@@ -45,6 +45,7 @@ class World:
     # Retries come after a few milliseconds, so a test sees several within its wait.
     retry_base: float = 0.005
     push_batch: int = 50
+    timer_horizon: timedelta | None = None
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     queue: FakeQueue = field(default_factory=FakeQueue)
     users: FakeUsers = field(default_factory=FakeUsers)
@@ -57,7 +58,11 @@ class World:
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(
-            owner=OWNER, queue=self.queue, dispatcher=Dispatcher(8), release_horizon=LEASE
+            owner=OWNER,
+            queue=self.queue,
+            dispatcher=Dispatcher(8),
+            release_horizon=LEASE,
+            timer_horizon=self.timer_horizon,
         )
         policy = RetryPolicy(self.retry_base, self.retry_window, rng=random.Random(7))
         self.outcomes = Outcomes(
