@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -92,6 +92,18 @@ class Service:
     recovery: Recovery
 
 
+class _Shared(TypedDict):
+    """The collaborators both direct messages' jobs and announcement parts work with."""
+
+    deliveries: Deliveries
+    queue: WorkQueue
+    users: Users
+    email: EmailDelivery
+    outcomes: Outcomes
+    attempts: Attempts
+    scheduler: Scheduler
+
+
 def build_service(settings: NotifySettings, stores: Stores, channels: Channels) -> Service:
     """Bind every use case to its stores and channels, once per process."""
     timeout = settings.notify_send_timeout_seconds
@@ -128,7 +140,7 @@ def build_service(settings: NotifySettings, stores: Stores, channels: Channels) 
         scheduler=scheduler,
         lease_margin=timedelta(seconds=min(3 * timeout, settings.notify_lease_seconds / 2)),
     )
-    jobs = Jobs(
+    shared = _Shared(
         deliveries=stores.deliveries,
         queue=stores.queue,
         users=stores.users,
@@ -136,18 +148,15 @@ def build_service(settings: NotifySettings, stores: Stores, channels: Channels) 
         outcomes=outcomes,
         attempts=attempts,
         scheduler=scheduler,
+    )
+    jobs = Jobs(
+        **shared,
         email_delay=timedelta(seconds=settings.notify_email_delay_seconds),
         lease=lease,
     )
     parts = Parts(
-        deliveries=stores.deliveries,
-        queue=stores.queue,
-        users=stores.users,
-        email=email,
+        **shared,
         push=push,
-        outcomes=outcomes,
-        attempts=attempts,
-        scheduler=scheduler,
         lease=lease,
         push_batch=settings.notify_push_batch_size,
     )

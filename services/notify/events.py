@@ -5,6 +5,8 @@ every consumed event becomes a domain object here (a job, a part, a live event, 
 projection's fact), so stores and use cases never build or read event payloads.
 """
 
+from typing import Any
+
 from services.notify.domain import (
     ClientContact,
     Delivery,
@@ -23,30 +25,28 @@ from shared.ids import stable_uuid
 def job_event(job: Job) -> NotificationRequested:
     """The job event; its id is stable so a replayed source yields the same job."""
     return NotificationRequested(
-        event_id=stable_uuid(job.source_id, job.recipient_id, "job"),
-        source=job.source,
-        source_id=job.source_id,
-        practice_id=job.practice_id,
-        recipient_id=job.recipient_id,
-        recipient_role=job.recipient_role,
-        thread_id=job.thread_id,
-        seq=job.seq,
+        event_id=stable_uuid(job.source_id, job.recipient_id, "job"), **_requested(job)
     )
 
 
 def parked_job(delivery: Delivery) -> NotificationRequested:
     """A failed delivery's job as parked on the dead-letter topic (under its own event id)."""
     job = delivery.job
-    return NotificationRequested(
-        source=job.source,
-        source_id=job.source_id,
-        practice_id=job.practice_id,
-        recipient_id=job.recipient_id,
-        recipient_role=job.recipient_role,
-        thread_id=job.thread_id,
-        seq=job.seq,
-        **({"event_id": job.job_event_id} if job.job_event_id else {}),
-    )
+    parked_id = {"event_id": job.job_event_id} if job.job_event_id else {}
+    return NotificationRequested(**_requested(job), **parked_id)
+
+
+def _requested(job: Job) -> dict[str, Any]:
+    """The fields a NotificationRequested carries of its job."""
+    return {
+        "source": job.source,
+        "source_id": job.source_id,
+        "practice_id": job.practice_id,
+        "recipient_id": job.recipient_id,
+        "recipient_role": job.recipient_role,
+        "thread_id": job.thread_id,
+        "seq": job.seq,
+    }
 
 
 def recorded_event(delivery: Delivery) -> DeliveryRecorded:
