@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
-from shared import topics
+from shared import kafka_commits, topics
 from shared.events.base import Event
 from shared.metrics import DEAD_LETTERED, EVENTS_PREFIX
 from shared.observability import correlation_id
@@ -340,6 +340,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         ),
         middleware,
     ]
+    kafka_commits.install()
     if isinstance(settings, TracingSettings) and settings.otel_traces_enabled:
         configure_tracing(settings, service_name=client_id)
         # Outermost: the consumer span covers the retries and the dead-lettering.

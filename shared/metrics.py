@@ -22,6 +22,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ DELIVERIES = Counter(
     "Settled notification deliveries by channel and outcome.",
     ["channel", "outcome"],
 )
+DB_COMMANDS = Histogram(
+    "messaging_db_command_duration_seconds",
+    "Database commands by name and collection, with their round-trip time.",
+    ["command", "collection"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5),
+)
 FANOUT_JOBS = Counter(
     "messaging_fanout_jobs_total",
     "Per-recipient notification jobs published by the fan-out, by source kind.",
@@ -63,6 +70,37 @@ EVENTS_PREFIX = "messaging_events"
 
 UNMATCHED_ROUTE = "unmatched"
 POSITION_TIMEOUT = 1.0
+
+
+class DbCommandMetrics(monitoring.CommandListener):
+    """PyMongo command monitoring into DB_COMMANDS: which collections the load falls on."""
+
+    def __init__(self) -> None:
+        self._started: dict[tuple[object, int], tuple[str, str]] = {}
+        self._children: dict[tuple[str, str], Any] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        target = event.command.get(name) if name != "getMore" else event.command.get("collection")
+        collection = target if isinstance(target, str) else ""
+        self._started[(event.connection_id, event.request_id)] = (name, collection)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._observe(event)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._observe(event)
+
+    def _observe(
+        self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent
+    ) -> None:
+        labels = self._started.pop((event.connection_id, event.request_id), None)
+        if labels is None:
+            return
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = DB_COMMANDS.labels(*labels)
+        child.observe(event.duration_micros / 1e6)
 
 
 class HttpMetrics:

@@ -6,6 +6,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from shared.metrics import DbCommandMetrics
 from shared.settings import MongoSettings
 
 UPDATE_CONCURRENCY = 16
@@ -21,6 +22,7 @@ def create_mongo_client(settings: MongoSettings) -> AsyncMongoClient:  # type: i
         serverSelectionTimeoutMS=2000,
         connectTimeoutMS=2000,
         uuidRepresentation="standard",
+        event_listeners=[DbCommandMetrics()],
         **settings.mongodb_tls_options(),
     )
 

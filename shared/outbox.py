@@ -150,6 +150,15 @@ class Outbox:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
+    async def close(self) -> None:
+        """At shutdown: finish the publishes in flight and delete every finished intent.
+
+        An intent left behind is recovered by the next start, which republishes its events
+        and re-reads what it covers: correct, but needless work for every clean stop.
+        """
+        await self.drain()
+        await self.flush()
+
     async def recover(self, intent: Document) -> None:
         """Publish the events of an intent's current state, then forget it."""
         recover = self._recoverers.get(intent["kind"])

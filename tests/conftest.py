@@ -4,8 +4,10 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from pymongo import MongoClient
 
 
 def docker_engine_available() -> bool:
@@ -18,11 +20,23 @@ def docker_engine_available() -> bool:
     )
 
 
+@contextmanager
+def dropping_test_databases(url: str) -> Iterator[None]:
+    """Drop the databases this run created: FerretDB opens every stored one at start."""
+    with MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+        before = set(client.list_database_names())
+        yield
+        for name in set(client.list_database_names()) - before:
+            if name.startswith(("test_", "e2e")):
+                client.drop_database(name)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def infrastructure() -> Iterator[None]:
     """Use the broker and database the Makefile started, or testcontainers where Docker runs."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"):
-        yield
+        with dropping_test_databases(os.environ["MONGODB_URL"]):
+            yield
         return
     if not docker_engine_available():
         pytest.exit("Set KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (run `make test`).", returncode=2)

@@ -68,6 +68,7 @@ start_ferretdb() {
   build_ferretdb
   log "starting FerretDB on 127.0.0.1:27017"
   nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/?_pragma=synchronous(NORMAL)" \
+    ${FERRETDB_DEBUG_ADDR:+--debug-addr="$FERRETDB_DEBUG_ADDR"} \
     >"$run/ferretdb/server.log" 2>&1 &
   echo $! > "$run/ferretdb.pid"
 }

@@ -129,6 +129,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             runtime.report(app, "outbox_backlog", outbox.backlog)
             runtime.spawn(send_limit.run())
             yield
+            await outbox.close()  # publishes in flight finish before the broker stops
 
     app = create_service_app(
         title="Announcements", lifespan=lifespan, routers=routers, broker=broker

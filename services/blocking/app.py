@@ -53,6 +53,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             runtime.spawn(outbox.run())
             runtime.report(app, "outbox_backlog", outbox.backlog)
             yield
+            await outbox.close()  # publishes in flight finish before the broker stops
 
     app = create_service_app(title="Blocking", lifespan=lifespan, routers=[router], broker=broker)
     install_error_mapping(app)

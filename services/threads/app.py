@@ -201,7 +201,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
             runtime.report(app, "outbox_backlog", deps.outbox.backlog)
             runtime.spawn(send_limit.run())
             yield
-            await deps.outbox.drain()  # publishes in flight finish before the broker stops
+            await deps.outbox.close()  # publishes in flight finish before the broker stops
 
     app = create_service_app(title="Threads", lifespan=lifespan, routers=routers, broker=broker)
     install_error_mapping(app)

@@ -129,6 +129,8 @@ class AuditChainPort(Protocol):
 
     async def first_at_or_after(self, practice_id: str, since: datetime, last: int) -> int: ...
 
+    def forget_written(self) -> None: ...
+
 
 class EventsPort(Protocol):
     """Events published straight to the broker (projections, not intents)."""

@@ -1,5 +1,8 @@
 """Kafka consumers of the threads service: one thin function per topic."""
 
+from collections.abc import Callable
+
+from aiokafka import ConsumerRebalanceListener
 from faststream import Context
 from faststream.kafka import KafkaBroker
 
@@ -12,6 +15,25 @@ from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
 from shared.events.threads import InboxEntryChanged
 from shared.kafka import batch_options, consumer_options
+
+
+class ForgetWritten(ConsumerRebalanceListener):  # type: ignore[misc]
+    """What a projection's consumer wrote is its to reuse only while it owns the partitions."""
+
+    def __init__(self, broker: KafkaBroker, forget: Callable[[Deps], None]) -> None:
+        self._broker = broker
+        self._forget_in = forget
+
+    def _forget(self) -> None:
+        deps: Deps | None = self._broker.context.get("deps")
+        if deps is not None:
+            self._forget_in(deps)
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        self._forget()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self._forget()
 
 
 def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None:
@@ -34,6 +56,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     @broker.subscriber(
         topics.MESSAGING_INBOX,
         **batch_options(settings, "threads.inbox", max_records=500),
+        listener=ForgetWritten(broker, lambda deps: deps.inboxes.forget_written()),
     )
     async def on_inbox_entries(
         changes: list[InboxEntryChanged], deps: Deps = Context("deps")
@@ -43,6 +66,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     @broker.subscriber(
         topics.MESSAGING_AUDIT,
         **batch_options(settings, "threads.audit", max_records=500),
+        listener=ForgetWritten(broker, lambda deps: deps.audit_records.forget_written()),
     )
     async def on_access_records(
         records: list[AccessRecorded], deps: Deps = Context("deps")

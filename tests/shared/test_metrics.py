@@ -39,12 +39,13 @@ FAMILIES = (
     "messaging_outbox_backlog",
     "messaging_deliveries_total",
     "messaging_fanout_jobs_total",
+    "messaging_db_command_duration_seconds",
 )
 
 # Label names allowed on our families: templates, topics, statuses, channels, never people.
 LABEL_NAMES = {
     "method", "route", "status", "group", "topic", "partition", "reason", "channel",
-    "outcome", "source", "app_name", "broker", "handler", "destination", "exception_type", "le",
+    "outcome", "source", "command", "collection", "app_name", "broker", "handler", "destination", "exception_type", "le",
 }  # fmt: skip
 
 
@@ -113,6 +114,9 @@ async def test_metrics_answer_text_with_the_named_families_after_traffic(service
     latency = samples(text, "messaging_http_request_duration_seconds_count")
     assert any(f'route="{template}"' in line and 'status="40' in line for line in latency)
     assert any('route="unmatched",status="404"' in line for line in latency)
+    # The consumed client record was stored: its command shows, by name and collection.
+    commands = samples(text, "messaging_db_command_duration_seconds_count")
+    assert any('command="update"' in line or 'command="insert"' in line for line in commands)
     # No label carries an id of a person, a practice or anything from a path.
     for value in (practice, user, thing, str(record["client_id"]), str(record["last_name"])):
         assert value not in text

@@ -81,6 +81,22 @@ async def test_a_published_change_leaves_no_intent(broker: KafkaBroker, db: Any)
     assert await outbox.pending() == []
 
 
+async def test_a_clean_stop_leaves_no_intent_for_the_next_start(
+    broker: KafkaBroker, db: Any
+) -> None:
+    outbox = outbox_on(db, EventPublisher(broker, "/tests"))
+    pairs = [f"{unique('p-')}:c{i}" for i in range(5)]
+    for pair in pairs:
+        intent = await outbox.intend("block", id=pair)
+        outbox.publish_later(intent, derive(await set_block(db, pair, True)))
+
+    await outbox.close()  # no flush loop ran: the deletes go out now
+
+    restarted = outbox_on(db, EventPublisher(broker, "/tests"))
+    assert await restarted.pending() == []
+    assert await restarted.sweep(at_start=True) == 0
+
+
 async def test_an_intent_left_by_a_crash_is_published_by_the_next_process(
     broker: KafkaBroker, db: Any
 ) -> None:

@@ -11,6 +11,8 @@ import (
 	"context"
 	"flag"
 	"log"
+	"net/http"
+	_ "net/http/pprof" // profiles on --debug-addr only
 	"os"
 	"os/signal"
 	"strings"
@@ -24,7 +26,13 @@ func main() {
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI")
 	postgresqlURL := flag.String("postgresql-url", "",
 		"PostgreSQL URL; when given, FerretDB uses its PostgreSQL backend instead of SQLite")
+	debugAddr := flag.String("debug-addr", "",
+		"loopback address for Go profiles (/debug/pprof); off when empty")
 	flag.Parse()
+
+	if *debugAddr != "" {
+		go func() { log.Print(http.ListenAndServe(*debugAddr, nil)) }()
+	}
 
 	config := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},

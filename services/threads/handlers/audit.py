@@ -16,6 +16,10 @@ class AuditRecords:
 
     chain: AuditChainPort
 
+    def forget_written(self) -> None:
+        """The consumer's partitions changed: read each chain's head before appending."""
+        self.chain.forget_written()
+
     async def chain_records(self, records: list[AccessRecorded]) -> None:
         """Append a batch of access records to their practices' chains, in order."""
         by_practice: dict[str, list[AccessRecorded]] = defaultdict(list)

@@ -27,6 +27,10 @@ class Inboxes:
     inboxes: InboxStore
     publisher: EventPublisher
 
+    def forget_written(self) -> None:
+        """The consumer's partitions changed: read every inbox before its next write."""
+        self.inboxes.forget_written()
+
     async def apply(self, changes: list[InboxEntryChanged]) -> None:
         """Apply a batch of snapshots, one write per participant, then publish what changed.
 

@@ -13,6 +13,9 @@ from shared.audit import GENESIS, record_hash, record_id
 from shared.events.audit import AccessRecorded
 from shared.mongo import DuplicateKeyError, find_by_id
 
+# Chain heads the appending consumer keeps after writing them (its next append reads none).
+WRITTEN_HEADS_KEPT = 10_000
+
 
 class AuditChain:
     """The audit records and each practice's chain head."""
@@ -20,6 +23,7 @@ class AuditChain:
     def __init__(self, db: Any) -> None:
         self.records = db["audit"]
         self.heads = db["audit_heads"]
+        self._written: dict[str, tuple[int, str]] = {}
 
     async def ensure_indexes(self) -> None:
         """A record published twice is chained once."""
@@ -31,8 +35,13 @@ class AuditChain:
         return (int(doc["position"]), str(doc["hash"])) if doc else (0, GENESIS)
 
     async def append(self, practice_id: str, events: list[AccessRecorded]) -> int:
-        """Chain a practice's new records in order; returns the new head position."""
-        position, prev_hash = await self.head(practice_id)
+        """Chain a practice's new records in order; returns the new head position.
+
+        Only the consumer owning the practice's partition appends, so the head it wrote
+        last is the stored one until its partitions change (`forget_written`).
+        """
+        written = self._written.pop(practice_id, None)
+        position, prev_hash = written or await self.head(practice_id)
         for event in events:
             record = _record(event, position + 1, prev_hash)
             try:
@@ -49,7 +58,14 @@ class AuditChain:
         await self.heads.replace_one(
             {"_id": practice_id}, {"position": position, "hash": prev_hash}, upsert=True
         )
+        if len(self._written) >= WRITTEN_HEADS_KEPT:
+            self._written.clear()
+        self._written[practice_id] = (position, prev_hash)  # only once stored
         return position
+
+    def forget_written(self) -> None:
+        """The consumer's partitions changed hands: another process may append now."""
+        self._written.clear()
 
     async def at(self, practice_id: str, position: int) -> dict[str, Any] | None:
         """The record at a position."""

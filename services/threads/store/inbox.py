@@ -8,6 +8,7 @@ then read one document by `_id`, whatever the size of the views collection.
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -42,11 +43,16 @@ def _newer(change: InboxEntryChanged, current: dict[str, Any] | None) -> bool:
     return bool(change.occurred_at >= current["changed_at"])
 
 
+# Inboxes the consumer keeps after writing them, so its next write needs no read first.
+OWNED_INBOXES_KEPT = 2_000
+
+
 class InboxStore:
     """The inboxes collection: one document per participant."""
 
     def __init__(self, db: Any) -> None:
         self.collection = db["inboxes"]
+        self._written: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
 
     async def ensure_indexes(self) -> None:
         """Nothing: inboxes are read and written by `_id` alone."""
@@ -63,9 +69,11 @@ class InboxStore:
 
         Returns the entries they replaced (None for a new thread) and all entries now.
 
-        Only the consumer owning the participant's partition calls this.
+        Only the consumer owning the participant's partition calls this, so the entries it
+        wrote last are still the stored ones until its partitions change (`forget_written`).
         """
-        entries = await self.entries(participant_id)
+        written = self._written.pop(participant_id, None)
+        entries = dict(written) if written is not None else await self.entries(participant_id)
         replaced: dict[str, dict[str, Any] | None] = {}
         for change in changes:
             current = entries.get(change.thread_id)
@@ -76,7 +84,14 @@ class InboxStore:
             await self.collection.replace_one(
                 {"_id": participant_id}, {"entries": entries}, upsert=True
             )
+        self._written[participant_id] = entries  # only once stored
+        if len(self._written) > OWNED_INBOXES_KEPT:
+            self._written.popitem(last=False)
         return replaced, entries
+
+    def forget_written(self) -> None:
+        """The consumer's partitions changed hands: another process may write them now."""
+        self._written.clear()
 
     async def page(
         self,
