@@ -8,9 +8,11 @@ and notify's live groups end with an instance id: both are left out.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
+import urllib.request
 from typing import Any
 
 _SUFFIXED = re.compile(r"\d")
@@ -52,8 +54,22 @@ async def consumer_lag() -> dict[str, tuple[int, int]]:
         await admin.close()
 
 
+def notify_due_work(port: int = 8004) -> int:
+    """Deliveries notify holds that are due now (its readiness report), 0 if unknown.
+
+    Consumer lag alone says notify accepted the jobs, not that it pushed them: after a
+    throughput run thousands of pushes can still be waiting for a delivery slot.
+    """
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
+            return int(json.load(r).get("reports", {}).get("due_work", 0))
+    except (OSError, ValueError):
+        return 0
+
+
 async def settle(label: str, *, timeout: float, quiet: int = 20) -> dict[str, Any]:
-    """Wait (bounded) until the services' consumers are at most `quiet` messages behind.
+    """Wait (bounded) until the services' consumers are at most `quiet` messages behind,
+    and notify holds at most `quiet` deliveries due now.
 
     A group whose committed offsets do not move for STALE_SECONDS while it is behind has no
     live consumer (a leftover of another run on the shared broker): it is left out.
@@ -75,6 +91,8 @@ async def settle(label: str, *, timeout: float, quiet: int = 20) -> dict[str, An
             elif now - seen[group][1] > STALE_SECONDS:
                 stale.add(group)
         behind = {g: lag for g, (lag, _) in raw.items() if lag and g not in stale}
+        if (due := await asyncio.to_thread(notify_due_work)) > 0:
+            behind["notify due deliveries"] = due
         total = sum(behind.values())
         waited = now - began
         if total <= quiet or waited > timeout:

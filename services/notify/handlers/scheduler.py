@@ -54,6 +54,11 @@ class Scheduler:
         """True while this process runs (or will run) the entry."""
         return entry_id in self._held
 
+    async def due_work(self) -> int:
+        """Entries this process holds that are due now (its deliveries still to run)."""
+        now = utcnow()
+        return sum(1 for due_at in self._held.values() if due_at <= now)
+
     def hold(self, entry_id: str, due_at: datetime) -> None:
         """This process is responsible for the entry from now on."""
         self._held[entry_id] = due_at

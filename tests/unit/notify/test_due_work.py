@@ -1,0 +1,23 @@
+"""Notify reports the deliveries it holds that are due now (readiness `due_work`)."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from services.notify.handlers.scheduler import Scheduler
+from shared.clock import utcnow
+from tests.unit.notify.world import World
+
+
+async def test_due_work_counts_held_entries_due_now_not_later_ones(
+    make_world: Callable[..., World],
+) -> None:
+    scheduler: Scheduler = make_world().scheduler
+    now = utcnow()
+    scheduler.hold("due-1", now - timedelta(seconds=1))
+    scheduler.hold("due-2", now)
+    scheduler.hold("later", now + timedelta(minutes=15))
+
+    assert await scheduler.due_work() == 2
+
+    scheduler.settled("due-1")
+    assert await scheduler.due_work() == 1
