@@ -218,7 +218,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             broker.context.set_global("deps", service.deps)
             await broker.start()
             # Work this instance owned before a restart, and work of dead instances.
-            await service.recovery.sweep(at_start=True)
             runtime.spawn(service.recovery.sweep_forever(settings.notify_sweep_interval_seconds))
             runtime.report(app, "due_work", service.scheduler.due_work)
             try:

@@ -61,10 +61,16 @@ class Recovery:
         return taken
 
     async def sweep_forever(self, interval: float) -> None:
-        """Sweep every `interval` seconds for the life of the process."""
+        """Sweep at start (this instance's own entries first), then every `interval` seconds.
+
+        In the background: a start with thousands of deliveries due (say, every email of a
+        busy hour after an outage) must not hold up readiness while they are delivered.
+        """
+        at_start = True
         while not self.scheduler.stopping:
-            await asyncio.sleep(interval)
             try:
-                await self.sweep()
+                await self.sweep(at_start=at_start)
+                at_start = False
             except Exception:
                 log.warning("recovery sweep failed; will retry", exc_info=True)
+            await asyncio.sleep(interval)
