@@ -102,6 +102,19 @@ async def wait_for(
         await asyncio.sleep(interval)
 
 
+async def quiet(count: Callable[[], int], *, still: float = 1.0, timeout: float = 15.0) -> int:
+    """Wait (bounded) until `count` has not changed for `still` seconds; its value then."""
+    started = time.monotonic()
+    value, since = count(), time.monotonic()
+    while time.monotonic() - since < still:
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"still changing after {timeout}s: {value}")
+        await asyncio.sleep(0.05)
+        if (now := count()) != value:
+            value, since = now, time.monotonic()
+    return value
+
+
 def figures(number: int, title: str, **values: object) -> None:
     """Print a test's figures on one line (visible with -s)."""
     shown = "  ".join(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.faults.people import add_clients, register_devices
-from tests.faults.stack import Stack, figures, wait_for
+from tests.faults.stack import Stack, figures, quiet, wait_for
 from tests.support import auth, unique
 
 RECIPIENTS = 5000
@@ -77,6 +77,9 @@ async def test_announcements_and_notify_killed_mid_fan_out(stack: Stack) -> None
             await wait_for(some_pushed, timeout=180, interval=0.1, what="pushes after restart")
         notify.kill()
         killed_notify_at = time.monotonic()
+        # Pushes the dead process sent may still sit unread in the stub's sockets: count
+        # once the stub has read them all (its request count stops moving).
+        await quiet(lambda: len(stack.push.stub.requests))
         pushed_before_kill = len(pushed())
         requests_before_kill = len(stack.push.stub.requests)
         if not announcements.running():
