@@ -175,11 +175,9 @@ class Outbox:
         recovered never holds up the others; after a few tries it is parked for an operator.
         """
         cutoff = utcnow() if at_start else utcnow() - self._grace
-        recovered = 0
         where = {"at": {"$lt": cutoff}, "parked": {"$exists": False}}
-        async for intent in self._intents.find(where).limit(DELETE_BATCH):
-            if await self._try_recover(intent):
-                recovered += 1
+        found = [intent async for intent in self._intents.find(where).limit(DELETE_BATCH)]
+        recovered = await self._recover_in_order(found)
         if recovered:
             log.info("outbox recovered intents", extra={"count": recovered})
         await self.flush()
@@ -281,29 +279,32 @@ class Outbox:
                 delay = 0.5 if progressed else min(delay * 2, MAX_RETRY_DELAY)
 
     async def _retry_round(self) -> bool:
-        """Recover the intents waiting now, in order; True if any was published.
+        """Recover the intents waiting now, in order; True if any was published."""
+        return await self._recover_in_order(list(self._failed.values())) > 0
 
-        Each waiting intent's change is stored already, so a recovery (which publishes the
-        current state) also covers the waiting intents its kind says it covers: those are
-        forgotten instead of re-derived one by one, which after an outage republished every
-        later message of a thread once per message sent meanwhile.
+    async def _recover_in_order(self, intents: list[Document]) -> int:
+        """Recover intents oldest first; returns how many are settled.
+
+        Each intent's change is stored already, so a recovery (which publishes the current
+        state) also covers the later intents its kind says it covers: those are forgotten
+        instead of re-derived one by one, which (after an outage, or at the start after a
+        crash) republished every later message of a thread once per message sent meanwhile.
         """
-        waiting = list(self._failed.values())
-        progressed = False
-        for intent in waiting:
-            if intent["_id"] not in self._failed:
-                continue  # covered by a recovery earlier in this round
-            if await self._try_recover(intent):
-                progressed = True
-                covers = self._covers.get(intent["kind"], _same_ref)
-                for other in waiting:
-                    if (
-                        other["_id"] in self._failed
-                        and other["kind"] == intent["kind"]
-                        and covers(intent["ref"], other["ref"])
-                    ):
-                        self._forget(other)
-        return progressed
+        settled: set[Any] = set()
+        for intent in sorted(intents, key=lambda i: i["at"]):
+            if intent["_id"] in settled or not await self._try_recover(intent):
+                continue
+            settled.add(intent["_id"])
+            covers = self._covers.get(intent["kind"], _same_ref)
+            for other in intents:
+                if (
+                    other["_id"] not in settled
+                    and other["kind"] == intent["kind"]
+                    and covers(intent["ref"], other["ref"])
+                ):
+                    settled.add(other["_id"])
+                    self._forget(other)
+        return len(settled)
 
     async def _sweep_forever(self) -> None:
         at_start = True
