@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
+from pymongo import monitoring
 
 from ops.devtoken import mint
 from shared.kafka import wait_until_assigned
@@ -20,6 +21,19 @@ T = TypeVar("T")
 
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 ENCRYPTION_KEYS = "k1:dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS0zMmJ5dGU=,k2:dGVzdC1rZXktdHdvLXRlc3Qta2V5LXR3by0zMmJ5dGU="
+
+
+class StartedCommands(monitoring.CommandListener):
+    """A PyMongo command listener that looks only at commands as they start."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        raise NotImplementedError
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 def unique(prefix: str = "") -> str:

@@ -13,11 +13,11 @@ from pymongo import AsyncMongoClient, monitoring
 
 from services.announcements.domain import Outcome, Tally
 from services.announcements.store import DeliveryStats
-from tests.support import infra_env, unique
+from tests.support import StartedCommands, infra_env, unique
 
 
 @dataclass
-class Filters(monitoring.CommandListener):
+class Filters(StartedCommands):
     """The filters of every read and write sent."""
 
     seen: list[dict[str, Any]] = field(default_factory=list)
@@ -32,12 +32,6 @@ class Filters(monitoring.CommandListener):
             self.seen.extend(dict(u["q"]) for u in command["updates"])
         elif event.command_name in {"count", "aggregate", "distinct", "delete"}:
             self.seen.append({"not": "an _id lookup"})
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @dataclass

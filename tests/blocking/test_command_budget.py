@@ -30,7 +30,7 @@ from services.blocking.app import create_app
 from services.blocking.deps import Deps
 from shared.outbox import Outbox
 from tests.blocking.conftest import Blocking, add_clients, blocking_settings
-from tests.support import auth, client_record, running, unique
+from tests.support import StartedCommands, auth, client_record, running, unique
 
 T = TypeVar("T")
 READS_AND_WRITES = {"find", "findAndModify", "update", "delete", "insert", "count", "aggregate"}
@@ -42,7 +42,7 @@ CONSUMER_WRITES = {("findAndModify", "clients"), ("update", "blocks")}
 
 
 @dataclass
-class Recorder(monitoring.CommandListener):
+class Recorder(StartedCommands):
     """Every read and write command sent to one database while recording."""
 
     database: str
@@ -54,12 +54,6 @@ class Recorder(monitoring.CommandListener):
         if wanted and event.command_name in READS_AND_WRITES:
             command = dict(event.command)
             self.commands.append((event.command_name, str(command[event.command_name]), command))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @dataclass

@@ -40,7 +40,7 @@ from shared.ids import stable_uuid
 from tests.notify.conftest import notify_settings
 from tests.notify.factories import add_devices, message_sent
 from tests.receivers import PushGatewayStub, SmtpStub
-from tests.support import TopicTail, eventually, header, infra_env, running, unique
+from tests.support import StartedCommands, TopicTail, eventually, header, infra_env, running, unique
 
 READS_AND_WRITES = {
     "find",
@@ -56,7 +56,7 @@ RECIPIENTS = 40
 
 
 @dataclass
-class Recorder(monitoring.CommandListener):
+class Recorder(StartedCommands):
     """Every read and write sent to one database that names a given token."""
 
     database: str
@@ -71,12 +71,6 @@ class Recorder(monitoring.CommandListener):
             and _names(event.command, self.token)
         ):
             self.commands.append((event.command_name, dict(event.command)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
     def take(self) -> list[tuple[str, dict[str, Any]]]:
         """The commands recorded so far; recording starts afresh."""

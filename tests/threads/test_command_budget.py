@@ -28,7 +28,7 @@ from pymongo import monitoring
 
 from services.threads.app import create_app
 from services.threads.deps import Deps
-from tests.support import running, unique
+from tests.support import StartedCommands, running, unique
 from tests.threads.conftest import threads_settings
 from tests.threads.factory import Conversation, box, conversation, red_dot, send
 
@@ -39,7 +39,7 @@ BATCHED_DELETE_COLLECTIONS = {"intents"}
 
 
 @dataclass
-class Recorder(monitoring.CommandListener):
+class Recorder(StartedCommands):
     """Every read and write command sent to one database while recording."""
 
     database: str
@@ -50,12 +50,6 @@ class Recorder(monitoring.CommandListener):
         wanted = self.recording and event.database_name == self.database
         if wanted and event.command_name in READS_AND_WRITES:
             self.commands.append((event.command_name, dict(event.command)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @dataclass

@@ -15,7 +15,7 @@ from services.threads.deps import Deps
 from shared.mongo import create_mongo_client
 from shared.ratelimit import PREFIX, Rate, RateLimited, RateLimiter
 from shared.settings import MongoSettings
-from tests.support import clear_of_slot_boundary, infra_env, running, unique
+from tests.support import StartedCommands, clear_of_slot_boundary, infra_env, running, unique
 from tests.threads.conftest import threads_settings
 from tests.threads.factory import conversation, send
 
@@ -101,7 +101,7 @@ async def test_a_limit_of_zero_turns_the_send_limit_off() -> None:
     assert not [name for name in await collections(database) if name.startswith(PREFIX)]
 
 
-class Inserts(monitoring.CommandListener):
+class Inserts(StartedCommands):
     """Counts the insert commands sent to one database."""
 
     def __init__(self, database: str) -> None:
@@ -111,12 +111,6 @@ class Inserts(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.database_name == self.database and event.command_name == "insert":
             self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from services.threads.store.audit import AuditChain
 from services.threads.store.inbox import InboxStore
 from shared.events.audit import AccessRecorded
 from shared.events.threads import InboxEntryChanged
-from tests.support import infra_env, unique
+from tests.support import StartedCommands, infra_env, unique
 
 
 @dataclass
-class Finds(monitoring.CommandListener):
+class Finds(StartedCommands):
     """The finds sent to one database, by collection."""
 
     database: str
@@ -35,12 +35,6 @@ class Finds(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.database_name == self.database and event.command_name == "find":
             self.collections.append(event.command["find"])
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @dataclass
