@@ -52,6 +52,12 @@ install() {
 }
 
 # Replace ${NAME} for the gateway's own variables only; nginx's variables stay as they are.
+# Started as root (containers, CI), nginx runs its workers as `nobody`, who cannot reach a
+# run directory under a private (0700) parent such as mktemp's, and a body that must spill
+# to a temp file answers 500. Locally the workers stay the invoking user.
+nginx_globals=()
+[ "$(id -u)" = 0 ] && nginx_globals=(-g "user root;")
+
 render_file() {
   local names='GATEWAY_LISTEN|GATEWAY_TLS_LISTEN|GATEWAY_TLS_CERT|GATEWAY_TLS_KEY|GATEWAY_ACCESS_LOG|GATEWAY_ERROR_LOG|GATEWAY_CONF_DIR|GATEWAY_INCLUDE_DIR|THREADS_UPSTREAM|BLOCKING_UPSTREAM|ANNOUNCEMENTS_UPSTREAM|NOTIFY_UPSTREAM'
   perl -pe 's/\$\{('"$names"')\}/exists $ENV{$1} ? $ENV{$1} : die "unset: $1\n"/ge' "$1"
@@ -65,7 +71,7 @@ render() {
     [ -n "${GATEWAY_TLS_KEY:-}" ] || { log "GATEWAY_TLS_CERT needs GATEWAY_TLS_KEY"; exit 2; }
     render_file "$conf_dir/tls.conf" > "$run/include/tls.conf"
   fi
-  "$(nginx_bin)" -t -q -p "$run/" -c "$run/nginx.conf" -e "$run/logs/error.log"
+  "$(nginx_bin)" -t -q -p "$run/" -c "$run/nginx.conf" -e "$run/logs/error.log" "${nginx_globals[@]}"
 }
 
 up() {
@@ -73,7 +79,7 @@ up() {
   if alive "$run/gateway.pid"; then log "already running (pid $(cat "$run/gateway.pid"))"; return; fi
   render
   log "starting on http://$GATEWAY_LISTEN"
-  nohup "$(nginx_bin)" -p "$run/" -c "$run/nginx.conf" -e "$run/logs/error.log" \
+  nohup "$(nginx_bin)" -p "$run/" -c "$run/nginx.conf" -e "$run/logs/error.log" "${nginx_globals[@]}" \
     </dev/null >>"$run/logs/nginx.out" 2>&1 &
   echo $! > "$run/gateway.pid"
   for _ in $(seq 1 100); do
