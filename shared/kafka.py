@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
-from shared import kafka_commits, topics
+from shared import kafka_commits, kafka_fetch, topics
 from shared.events.base import Event
 from shared.metrics import DEAD_LETTERED, EVENTS_PREFIX
 from shared.observability import correlation_id
@@ -341,6 +341,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         middleware,
     ]
     kafka_commits.install()
+    kafka_fetch.install()
     if isinstance(settings, TracingSettings) and settings.otel_traces_enabled:
         configure_tracing(settings, service_name=client_id)
         # Outermost: the consumer span covers the retries and the dead-lettering.
@@ -376,6 +377,7 @@ def declare_published(broker: KafkaBroker, *events: type[Event]) -> None:
 # A batch consumer's long poll: it answers as soon as records arrive, so a batch holds what
 # is buffered by then; at rest the consumer wakes once per this many milliseconds.
 BATCH_POLL_MS = 1000
+FETCH_LOOP_TIMEOUT_MS = 1000
 
 
 async def _next_batch(self: BatchSubscriber, consumer: Any) -> tuple[Any, ...]:
@@ -404,7 +406,6 @@ def batch_options(settings: KafkaSettings, group: str, max_records: int) -> dict
         "batch": True,
         "max_records": max_records,
         "batch_timeout_ms": BATCH_POLL_MS,
-        "fetch_max_wait_ms": settings.kafka_batch_fetch_max_wait_ms,
     }
 
 
@@ -415,6 +416,9 @@ def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
         "auto_offset_reset": settings.kafka_auto_offset_reset,
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        # How often aiokafka's fetch loop wakes with nothing to do (default 200 ms): a
+        # finished fetch, handled records or a rebalance wake it anyway.
+        "consumer_timeout_ms": FETCH_LOOP_TIMEOUT_MS,
     }
 
 

@@ -30,12 +30,8 @@ class KafkaSettings(_Slice):
     # (far above the largest event: an announcement part of 1,000 ids).
     kafka_max_record_bytes: int = Field(default=512 * 1024, ge=1024)
     # A consumer's fetch is a long poll: it answers as soon as records arrive, so a long
-    # wait lets an idle consumer ask rarely. But while one is in flight, a partition whose
-    # records took over 100 ms to handle is not fetched again (aiokafka sends one fetch per
-    # broker at a time) until it returns: batch consumers, which drain busy partitions (a
-    # fan-out's outcomes all share one), wait less, which bounds that pause.
+    # wait only lets an idle consumer ask rarely (see shared/kafka_fetch.py).
     kafka_fetch_max_wait_ms: int = Field(default=5000, ge=10, le=30_000)
-    kafka_batch_fetch_max_wait_ms: int = Field(default=250, ge=10, le=30_000)
     # Topics this process creates: 1 and 1 fit the single development broker; production
     # sets 3 and 2, so that with acks=all an acknowledged event survives a broker's loss.
     kafka_replication_factor: int = Field(default=1, ge=1)
