@@ -67,7 +67,9 @@ start_ferretdb() {
   if listening 27017; then log "reusing the MongoDB-wire server already on 127.0.0.1:27017"; return; fi
   build_ferretdb
   log "starting FerretDB on 127.0.0.1:27017"
-  nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/?_pragma=synchronous(NORMAL)" \
+  # GOGC=400: Go's collector at a quarter the frequency; measured 12.2 -> 9.5-10.0 ms of
+  # FerretDB CPU per sequential send, for a few tens of MB more heap.
+  GOGC=${FERRETDB_GOGC:-400} nohup "$ferretdb_bin" --listen-addr=127.0.0.1:27017 --sqlite-url="file:$run/ferretdb/data/?_pragma=synchronous(NORMAL)" \
     ${FERRETDB_DEBUG_ADDR:+--debug-addr="$FERRETDB_DEBUG_ADDR"} \
     >"$run/ferretdb/server.log" 2>&1 &
   echo $! > "$run/ferretdb.pid"
