@@ -148,8 +148,8 @@ class DeadLettersPort(Protocol):
 class LiveEventsPort(Protocol):
     """Recent live events per user, kept for replay."""
 
-    async def add(self, event: LiveEvent) -> bool:
-        """Store an event; False if another process stored it already."""
+    async def add(self, event: LiveEvent) -> None:
+        """Store an event in its user's log."""
 
     async def after(self, user_id: str, last_event_id: str) -> list[LiveEvent]:
         """The user's events after the given one; all kept ones if it is unknown."""

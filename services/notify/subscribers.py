@@ -1,6 +1,7 @@
 """Kafka consumers of the notify service: one thin function per topic and purpose, each
 turning its event into domain terms (events.py) and calling one use case."""
 
+import asyncio
 from typing import Annotated
 
 from faststream import Context
@@ -34,7 +35,12 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
         topics.MESSAGING_MESSAGES, **consumer_options(settings, "notify.fanout.messages")
     )
     async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
-        await deps.fanout.request(events.message_job(event))
+        # The owner of the event's partition also keeps its live event for replay (every
+        # instance's own live group shows it to that instance's streams).
+        await asyncio.gather(
+            deps.fanout.request(events.message_job(event)),
+            deps.feed.keep(events.message_arrived(event)),
+        )
 
     for worker in range(settings.notify_delivery_consumers):
         # The workers are identical: the AsyncAPI document lists the first.
@@ -47,7 +53,10 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     @broker.subscriber(topics.MESSAGING_THREADS, **consumer_options(settings, "notify.read_state"))
     async def on_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
         if isinstance(event, ThreadStateChanged):
-            await deps.projections.record_read_state(events.read_state(event))
+            await asyncio.gather(
+                deps.projections.record_read_state(events.read_state(event)),
+                deps.feed.keep(events.unread_changed(event)),
+            )
 
     register_live_subscribers(broker, settings)
 
@@ -67,16 +76,15 @@ def register_job_consumer(
 
 
 def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
-    """Each instance reads every live-worthy event itself, in groups of its own.
+    """Each instance reads every live-worthy event itself, in groups of its own, and hands
+    it to its open streams (the shared groups above store it for replay).
 
-    The groups are named after the instance, so a restart resumes where the previous run
-    stopped: events sent while it was down are stored for `Last-Event-ID` replay, and no
-    group is left behind per start. A new instance's groups start from the newest events.
+    The groups are named after the instance, so no group is left behind per start. A new
+    instance's groups start from the newest events.
     """
 
     def live_group(name: str) -> dict[str, object]:
-        # In batches: a batch reaches open streams at once, then is stored for replay, so
-        # storing one event never holds up the next one's stream.
+        # In batches: a batch reaches open streams at once.
         group = f"notify.live.{name}.{settings.notify_instance_id}"
         options = batch_options(settings, group, 500)
         options["auto_offset_reset"] = "latest"
@@ -84,9 +92,9 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **live_group("messages"))
     async def live_messages(batch: list[MessageSent], deps: Deps = Context("deps")) -> None:
-        await deps.feed.emit(*(events.message_arrived(event) for event in batch))
+        deps.feed.emit(*(events.message_arrived(event) for event in batch))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **live_group("threads"))
     async def live_thread_events(batch: list[ThreadEvent], deps: Deps = Context("deps")) -> None:
         changed = (e for e in batch if isinstance(e, ThreadStateChanged))
-        await deps.feed.emit(*(events.unread_changed(event) for event in changed))
+        deps.feed.emit(*(events.unread_changed(event) for event in changed))

@@ -31,7 +31,7 @@ async def test_a_user_keeps_the_newest_events_and_replays_from_a_known_one(
         for n in range(1, 6)
     ]
     for message in messages:
-        await notify.deps.feed.emit(message_arrived(message))
+        await notify.deps.feed.keep(message_arrived(message))
     store = notify.deps.feed.events
     ids = [f"{m.event_id}:message" for m in messages]
 
@@ -46,3 +46,23 @@ async def test_a_user_keeps_the_newest_events_and_replays_from_a_known_one(
     assert await log.find_one({"_id": f"{provider}#1"}) is None
     assert await log.find_one({"_id": f"{provider}#2"}) is None
     assert await log.find_one({"_id": f"{provider}#3"}) is not None
+
+
+async def test_an_event_stored_twice_after_a_redelivery_is_replayed_once(notify: Notify) -> None:
+    provider = unique("p-")
+    now = datetime.now(UTC)
+    first, second = (
+        message_sent(
+            provider, recipient_role="provider", seq=n, occurred_at=now + timedelta(seconds=n)
+        )
+        for n in (1, 2)
+    )
+    for message in (first, second, second):  # the owner redelivered the second one
+        await notify.deps.feed.keep(message_arrived(message))
+    store = notify.deps.feed.events
+
+    kept = await store.after(provider, "unknown")
+    after_first = await store.after(provider, f"{first.event_id}:message")
+
+    assert [e.id for e in kept] == [f"{first.event_id}:message", f"{second.event_id}:message"]
+    assert [e.id for e in after_first] == [f"{second.event_id}:message"]

@@ -19,21 +19,25 @@ class LiveFeed:
     hub: LiveHubPort
     events: LiveEventsPort
 
-    async def emit(self, *events: LiveEvent) -> None:
-        """Hand events to open streams here at once, then keep them for replay (once, by any
-        process): each user's in order, different users' side by side."""
-        by_user: dict[str, list[LiveEvent]] = defaultdict(list)
+    def emit(self, *events: LiveEvent) -> None:
+        """Hand events to the open streams of this process (every instance emits all)."""
         for event in events:
             self.hub.publish(event)
+
+    async def keep(self, *events: LiveEvent) -> None:
+        """Store events for replay (by the one consumer that owns their partition): each
+        user's in order, different users' side by side."""
+        by_user: dict[str, list[LiveEvent]] = defaultdict(list)
+        for event in events:
             by_user[event.user_id].append(event)
         limit = asyncio.Semaphore(STORE_CONCURRENCY)
 
-        async def keep(theirs: list[LiveEvent]) -> None:
+        async def keep_theirs(theirs: list[LiveEvent]) -> None:
             async with limit:
                 for event in theirs:
                     await self.events.add(event)
 
-        await asyncio.gather(*(keep(theirs) for theirs in by_user.values()))
+        await asyncio.gather(*(keep_theirs(theirs) for theirs in by_user.values()))
 
     async def stream(
         self, user_id: str, last_event_id: str | None

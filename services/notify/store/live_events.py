@@ -2,11 +2,14 @@
 
 Each user has a log of numbered slots (`live_log`, `_id` = user and slot number). An
 event takes the next free slot by inserting it: a racer that finds the slot taken tries
-the next, so the unique `_id` orders events without atomic updates. `live_seen` maps a
-stream event id to its slot (it is also what makes every notify process store an event
-once), and `live_heads` remembers each user's newest slot as a hint. Replay after
-`Last-Event-ID` then reads slots by `_id`: no query ever scans, whatever the history.
-Old slots are deleted as new ones are written, so a user keeps `retention` events.
+the next, so the unique `_id` orders events without atomic updates. The consumer that owns
+an event's partition stores it, so an event is stored once, or twice after a redelivery
+(the replay drops the copy by event id).
+
+`live_heads` holds a recent slot of each user, written every few slots: readers go on from
+it slot by slot. Replay after `Last-Event-ID` reads slots by `_id`, newest first, until it
+meets that event: no query ever scans, whatever the history. A slot is deleted when the
+one `retention` later is written, so a user keeps `retention` events.
 """
 
 import asyncio
@@ -18,7 +21,10 @@ from shared.mongo import DuplicateKeyError, upsert
 
 # Users whose newest slot this process remembers (a hint; the database has the truth).
 HEAD_CACHE_LIMIT = 10_000
-READ_CONCURRENCY = 32
+# The stored head is written every this many slots (fewer for short logs: it must stay
+# well inside the retained slots, or a reader starting from it would miss them).
+HEAD_EVERY = 8
+READ_BATCH = 32
 
 
 def _slot_id(user_id: str, slot: int) -> str:
@@ -36,36 +42,31 @@ def _event(doc: dict[str, Any]) -> LiveEvent:
 
 
 class LiveEvents:
-    """The `live_log`, `live_seen` and `live_heads` collections."""
+    """The `live_log` and `live_heads` collections."""
 
     def __init__(self, db: Any, *, retention: int) -> None:
+        self._db = db
         self._log = db["live_log"]
-        self._seen = db["live_seen"]
         self._heads = db["live_heads"]
-        self._legacy = db["live_events"]
         self._retention = retention
+        self._head_every = max(1, min(HEAD_EVERY, retention // 4))
         self._head_hint: dict[str, int] = {}
 
     async def drop_legacy_indexes(self) -> None:
-        """Earlier versions queried events by user and time; nothing does now."""
-        await drop_index(self._legacy, "user_order")
+        """Earlier versions queried events by user and time, and kept a map from event ids
+        to slots (`live_seen`); nothing reads either now."""
+        await drop_index(self._db["live_events"], "user_order")
+        await self._db.drop_collection("live_seen")
 
-    async def _head(self, user_id: str) -> int:
-        hint = self._head_hint.get(user_id)
-        if hint is not None:
-            return hint
+    async def _stored_head(self, user_id: str) -> int:
         doc = await self._heads.find_one({"_id": user_id})
         return int(doc["seq"]) if doc else 0
 
-    async def add(self, event: LiveEvent) -> bool:
-        """Store an event in its user's log; False if another process stored it already."""
+    async def add(self, event: LiveEvent) -> None:
+        """Store an event in the next free slot of its user's log."""
         user = event.user_id
-        slot = await self._head(user) + 1
-        try:
-            await self._seen.insert_one({"_id": event.id, "user_id": user, "slot": slot})
-        except DuplicateKeyError:
-            return False
-        guessed = slot
+        hint = self._head_hint.get(user)
+        slot = (hint if hint is not None else await self._stored_head(user)) + 1
         while True:
             try:
                 await self._log.insert_one(
@@ -81,49 +82,44 @@ class LiveEvents:
                 break
             except DuplicateKeyError:
                 slot += 1  # taken by a concurrent event: the next one
-        if slot != guessed:
-            await self._seen.update_one({"_id": event.id}, {"$set": {"slot": slot}})
         self._remember(user, slot)
-        await upsert(self._heads, {"_id": user}, {"$max": {"seq": slot}})
+        if slot % self._head_every == 0:
+            await upsert(self._heads, {"_id": user}, {"$max": {"seq": slot}})
         if slot > self._retention:
-            await self._forget(user, slot - self._retention)
-        return True
+            await self._log.delete_one({"_id": _slot_id(user, slot - self._retention)})
 
     def _remember(self, user_id: str, slot: int) -> None:
         if len(self._head_hint) >= HEAD_CACHE_LIMIT:
             self._head_hint.clear()
         self._head_hint[user_id] = max(slot, self._head_hint.get(user_id, 0))
 
-    async def _forget(self, user_id: str, slot: int) -> None:
-        dropped = await self._log.find_one_and_delete({"_id": _slot_id(user_id, slot)})
-        if dropped is not None:
-            await self._seen.delete_one({"_id": dropped["event_id"]})
-
     async def after(self, user_id: str, last_event_id: str) -> list[LiveEvent]:
         """The user's events after the given one; all kept ones if that id is unknown."""
-        doc = await self._heads.find_one({"_id": user_id})
-        head = max(int(doc["seq"]) if doc else 0, self._head_hint.get(user_id, 0))
-        first = max(1, head - self._retention + 1)
-        seen = await self._seen.find_one({"_id": last_event_id}) if last_event_id else None
-        if seen is not None and seen.get("user_id") == user_id:
-            # From its own slot on: a slot it reserved but never filled holds another event.
-            first = max(first, int(seen["slot"]))
-        found = await self._slots(user_id, range(first, head + 1))
-        slot = head + 1
-        while (beyond := await self._log.find_one({"_id": _slot_id(user_id, slot)})) is not None:
-            found.append(beyond)  # written after the head hint was read
-            slot += 1
-        events = [_event(d) for d in found if d["event_id"] != last_event_id]
-        return sorted(events, key=lambda e: (e.occurred_at, e.id))[-self._retention :]
+        head = max(await self._stored_head(user_id), self._head_hint.get(user_id, 0))
+        while await self._log.find_one({"_id": _slot_id(user_id, head + 1)}) is not None:
+            head += 1  # written after the stored head, or by another process
+        floor = max(1, head - self._retention + 1)
+        newest_first: list[dict[str, Any]] = []
+        top = head
+        while top >= floor:
+            low = max(floor, top - READ_BATCH + 1)
+            batch = await self._slots(user_id, range(top, low - 1, -1))
+            met = [i for i, d in enumerate(batch) if d["event_id"] == last_event_id]
+            if met:
+                newest_first += batch[: met[0]]
+                break
+            newest_first += batch
+            top = low - 1
+        events: dict[str, LiveEvent] = {}
+        for doc in reversed(newest_first):
+            events.setdefault(doc["event_id"], _event(doc))
+        return sorted(events.values(), key=lambda e: (e.occurred_at, e.id))
 
     async def _slots(self, user_id: str, slots: range) -> list[dict[str, Any]]:
-        limit = asyncio.Semaphore(READ_CONCURRENCY)
-
         async def one(slot: int) -> dict[str, Any] | None:
-            async with limit:
-                found: dict[str, Any] | None = await self._log.find_one(
-                    {"_id": _slot_id(user_id, slot)}
-                )
-                return found
+            found: dict[str, Any] | None = await self._log.find_one(
+                {"_id": _slot_id(user_id, slot)}
+            )
+            return found
 
         return [d for d in await asyncio.gather(*(one(s) for s in slots)) if d is not None]

@@ -251,17 +251,16 @@ class FakeDeadLetters:
 
 @dataclass
 class FakeLiveEvents:
-    """Live events in arrival order, stored once each."""
+    """Live events in arrival order; a replay shows each event once."""
 
     stored: list[LiveEvent] = field(default_factory=list)
 
-    async def add(self, event: LiveEvent) -> bool:
-        if any(e.id == event.id for e in self.stored):
-            return False
+    async def add(self, event: LiveEvent) -> None:
         self.stored.append(event)
-        return True
 
     async def after(self, user_id: str, last_event_id: str) -> list[LiveEvent]:
         mine = [e for e in self.stored if e.user_id == user_id]
         ids = [e.id for e in mine]
-        return mine[ids.index(last_event_id) + 1 :] if last_event_id in ids else mine
+        if last_event_id in ids:
+            mine = mine[len(ids) - ids[::-1].index(last_event_id) :]
+        return list({e.id: e for e in mine}.values())
