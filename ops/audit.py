@@ -1,7 +1,8 @@
 """`msgctl audit verify` and `msgctl audit export`: the audit chains, checked link by link.
 
-Reads the threads database (`THREADS_DATABASE`) by computed `_id`s only: the chain's head
-in `audit_heads`, then each position in order (a window of lookups at a time). Every link
+Reads the threads database (`THREADS_DATABASE`) by computed `_id`s only: the chain's stored
+head in `audit_heads`, then each position in order (a window of lookups at a time), and
+the records past the stored head, which is written every few records. Every link
 of the chain is checked from the first record to the head, whatever `--since`/`--until`
 select, so an exported range is known to belong to an intact chain.
 """
@@ -142,4 +143,11 @@ async def _walk(
         written += keep(record)
     if head is not None and head.get("hash") != prev_hash:
         raise ChainBroken(practice_id, last)
-    return Exported(written, last)
+    position = last  # the stored head is written every few records: the later ones follow
+    while later := await find_by_id(database["audit"], record_id(practice_id, position + 1)):
+        position += 1
+        if not link_holds(later, position, prev_hash):
+            raise ChainBroken(practice_id, position)
+        prev_hash = later["hash"]
+        written += keep(later)
+    return Exported(written, position)

@@ -160,6 +160,33 @@ async def test_a_rewritten_last_record_disagrees_with_the_head(chain: Chain) -> 
     assert f"broken at position {RECORDS}" in run.err
 
 
+async def test_records_past_the_stored_head_are_exported_and_verified(chain: Chain) -> None:
+    # The service stores the head every few records: it names an earlier position.
+    head = chain.records[1]
+    await chain.database["audit_heads"].replace_one(
+        {"_id": chain.practice_id}, {"position": 2, "hash": head["hash"]}
+    )
+
+    run = await chain.export()
+
+    assert run.code == 0, run.err
+    assert [line["position"] for line in lines(run.out)] == list(range(1, RECORDS + 1))
+
+
+async def test_a_tampered_record_past_the_stored_head_fails_the_export(chain: Chain) -> None:
+    await chain.database["audit_heads"].replace_one(
+        {"_id": chain.practice_id}, {"position": 2, "hash": chain.records[1]["hash"]}
+    )
+    await chain.database["audit"].update_one(
+        {"_id": record_id(chain.practice_id, 4)}, {"$set": {"outcome": "denied"}}
+    )
+
+    run = await chain.export()
+
+    assert run.code == 1
+    assert "broken at position 4" in run.err
+
+
 async def test_a_practice_without_records_exports_nothing(chain: Chain) -> None:
     run = await msgctl(
         "audit", "export", "--practice", unique("pr-"), THREADS_DATABASE=chain.database.name

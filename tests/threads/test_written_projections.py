@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from services.threads.store.audit import AuditChain
+from services.threads.store.audit import HEAD_EVERY, AuditChain
 from services.threads.store.inbox import InboxStore
 from shared.events.audit import AccessRecorded
 from shared.events.threads import InboxEntryChanged
@@ -149,3 +149,20 @@ async def test_after_its_partitions_move_the_chain_goes_on_from_the_stored_head(
     second, third = await chain.at(practice, 2), await chain.at(practice, 3)
     assert second is not None and third is not None
     assert third["prev_hash"] == second["hash"]
+
+
+async def test_the_head_is_stored_every_few_records_and_read_past(watched: Watched) -> None:
+    chain, practice = AuditChain(watched.db), unique("pr-")
+    for _ in range(HEAD_EVERY + 3):
+        await chain.append(practice, [access(practice)])
+
+    stored = await watched.db["audit_heads"].find_one({"_id": practice})
+    assert stored is not None and stored["position"] == HEAD_EVERY
+    last = await chain.at(practice, HEAD_EVERY + 3)
+    assert last is not None
+    assert await AuditChain(watched.db).head(practice) == (HEAD_EVERY + 3, last["hash"])
+
+    chain.forget_written()  # another owner now: it goes on after the newest record
+    assert await AuditChain(watched.db).append(practice, [access(practice)]) == HEAD_EVERY + 4
+    newest = await chain.at(practice, HEAD_EVERY + 4)
+    assert newest is not None and newest["prev_hash"] == last["hash"]
