@@ -380,6 +380,10 @@ BATCH_POLL_MS = 1000
 FETCH_LOOP_TIMEOUT_MS = 1000
 
 
+# Batch consumers whose records wait a moment for more (by group id): see `batch_options`.
+_LINGER_S: dict[str, float] = {}
+
+
 async def _next_batch(self: BatchSubscriber, consumer: Any) -> tuple[Any, ...]:
     """The records buffered once any arrive, polling again at once after an empty poll.
 
@@ -392,17 +396,33 @@ async def _next_batch(self: BatchSubscriber, consumer: Any) -> tuple[Any, ...]:
             timeout_ms=self.batch_timeout_ms, max_records=self.max_records
         )
         if batches:
-            return tuple(chain.from_iterable(batches.values()))
+            records = list(chain.from_iterable(batches.values()))
+            linger = _LINGER_S.get(self.group_id or "", 0.0)
+            if linger and len(records) < self.max_records:
+                await asyncio.sleep(linger)  # the batch fills meanwhile (fetched already)
+                more = await consumer.getmany(
+                    timeout_ms=0, max_records=self.max_records - len(records)
+                )
+                records += chain.from_iterable(more.values())
+            return tuple(records)
     return ()
 
 
 BatchSubscriber.get_msg = _next_batch  # type: ignore[method-assign]
 
 
-def batch_options(settings: KafkaSettings, group: str, max_records: int) -> dict[str, Any]:
-    """`consumer_options` for a consumer handed lists of up to `max_records` records."""
+def batch_options(
+    settings: KafkaSettings, group: str, max_records: int, *, linger: float = 0.0
+) -> dict[str, Any]:
+    """`consumer_options` for a consumer handed lists of up to `max_records` records.
+
+    With `linger` (seconds), a batch waits that long for more records once the first
+    arrive: for consumers nobody waits on, whose cost is per batch rather than per record.
+    """
+    options = consumer_options(settings, group)
+    _LINGER_S[options["group_id"]] = linger
     return {
-        **consumer_options(settings, group),
+        **options,
         "batch": True,
         "max_records": max_records,
         "batch_timeout_ms": BATCH_POLL_MS,

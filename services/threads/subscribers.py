@@ -65,7 +65,8 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
 
     @broker.subscriber(
         topics.MESSAGING_AUDIT,
-        **batch_options(settings, "threads.audit", max_records=500),
+        # Nobody waits on the chain: a batch lingers, so appends come a few records at a time.
+        **batch_options(settings, "threads.audit", max_records=500, linger=0.1),
         listener=ForgetWritten(broker, lambda deps: deps.audit_records.forget_written()),
     )
     async def on_access_records(
