@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from services.notify.events import message_arrived
+from services.notify.store.live_events import LiveEvents
 from tests.notify.conftest import Notify
 from tests.notify.factories import message_sent
 from tests.support import unique
@@ -66,3 +67,23 @@ async def test_an_event_stored_twice_after_a_redelivery_is_replayed_once(notify:
 
     assert [e.id for e in kept] == [f"{first.event_id}:message", f"{second.event_id}:message"]
     assert [e.id for e in after_first] == [f"{second.event_id}:message"]
+
+
+async def test_slots_out_of_the_window_are_deleted_together_every_few_slots(
+    notify: Notify,
+) -> None:
+    store = LiveEvents(notify.deps.feed.events._db, retention=16)  # the head every 4 slots
+    provider = unique("p-")
+    now = datetime.now(UTC)
+    for n in range(1, 23):
+        message = message_sent(
+            provider, recipient_role="provider", seq=n, occurred_at=now + timedelta(seconds=n)
+        )
+        await store.add(message_arrived(message))
+
+    async def kept(slot: int) -> bool:
+        return await store._log.find_one({"_id": f"{provider}#{slot}"}) is not None
+
+    # Slot 20 deleted 1-4; 5 and 6 go when slot 24 comes.
+    assert [slot for slot in range(1, 23) if await kept(slot)] == list(range(5, 23))
+    assert len(await store.after(provider, "unknown")) == 16

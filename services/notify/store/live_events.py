@@ -8,12 +8,15 @@ an event's partition stores it, so an event is stored once, or twice after a red
 
 `live_heads` holds a recent slot of each user, written every few slots: readers go on from
 it slot by slot. Replay after `Last-Event-ID` reads slots by `_id`, newest first, until it
-meets that event: no query ever scans, whatever the history. A slot is deleted when the
-one `retention` later is written, so a user keeps `retention` events.
+meets that event: no query ever scans, whatever the history. Slots that fell out of the
+last `retention` are deleted together every few slots, so a user keeps `retention` events
+(and up to a few more).
 """
 
 import asyncio
 from typing import Any
+
+from pymongo import DeleteOne
 
 from services.notify.domain import LiveEvent
 from services.notify.store.deliveries import drop_index
@@ -84,9 +87,16 @@ class LiveEvents:
                 slot += 1  # taken by a concurrent event: the next one
         self._remember(user, slot)
         if slot % self._head_every == 0:
+            # Every few slots: the stored head, and the slots that fell out of the window
+            # since the last time (one command; each slot's writer covers its own range).
             await upsert(self._heads, {"_id": user}, {"$max": {"seq": slot}})
-        if slot > self._retention:
-            await self._log.delete_one({"_id": _slot_id(user, slot - self._retention)})
+            expired = range(
+                max(1, slot - self._retention - self._head_every + 1), slot - self._retention + 1
+            )
+            if expired:
+                await self._log.bulk_write(
+                    [DeleteOne({"_id": _slot_id(user, s)}) for s in expired], ordered=False
+                )
 
     def _remember(self, user_id: str, slot: int) -> None:
         if len(self._head_hint) >= HEAD_CACHE_LIMIT:
