@@ -216,9 +216,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             app.state.deps = service.deps
             app.state.stores = stores
             broker.context.set_global("deps", service.deps)
-            await broker.start()
-            # Work this instance owned before a restart, and work of dead instances.
+            # Work this instance owned before a restart, and work of dead instances: the
+            # producer first, so the sweep runs while the consumers join their groups.
+            await broker.connect()
             runtime.spawn(service.recovery.sweep_forever(settings.notify_sweep_interval_seconds))
+            await broker.start()
             runtime.report(app, "due_work", service.scheduler.due_work)
             try:
                 yield

@@ -25,6 +25,7 @@ from services.threads.ports import (
     ThreadsPort,
     ViewsPort,
 )
+from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
 from shared.events.base import Event
 from shared.outbox import Document
@@ -127,12 +128,17 @@ class Messaging:
         return found
 
     async def recover(self, ref: Document) -> list[Event]:
-        """The events of every message stored since an intent, and both views' state."""
-        thread_id, found = ref["thread_id"], []
+        """The events of every message stored since an intent, and both views' state.
+
+        Messages sent after the recovery began are not its own: their requests publish
+        them. Chasing them (a busy thread after a crash) republished every message sent
+        while the recovery ran, and slowed it down for everyone.
+        """
+        thread_id, found, began = ref["thread_id"], [], utcnow()
         seq = ref["after_seq"] + 1
         while seq <= ref["after_seq"] + RECOVERY_SPAN:
             doc = await self.messages.at(thread_id, seq)
-            if doc is None:
+            if doc is None or doc["created_at"] > began:
                 break
             found += await self.effects(doc)
             seq += 1

@@ -1,6 +1,7 @@
 """Sending and reading messages (the Messaging use case) on in-memory stores."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -163,3 +164,16 @@ async def test_a_page_is_newest_first_and_stops_at_its_limit() -> None:
     assert [m.seq for m in page] == [5, 4, 3]
     assert [m.seq for m in older] == [2, 1]
     assert page[0].body == "m4"
+
+
+async def test_a_recovery_publishes_the_messages_stored_before_it_began_only() -> None:
+    w = world()
+    await w.messaging.send(w.provider, "t1", "before the crash", "m1")
+    await w.messaging.send(w.client, "t1", "after the recovery began", "m1")
+    later = w.messages.docs[("t1", 2)]
+    later["created_at"] = utcnow() + timedelta(minutes=1)  # its request publishes it
+
+    recovered = await w.messaging.recover({"thread_id": "t1", "after_seq": 0})
+
+    sent = [e.seq for e in recovered if isinstance(e, MessageSent)]
+    assert sent == [1]
