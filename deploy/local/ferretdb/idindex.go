@@ -87,7 +87,8 @@ func (x *idIndexer) sweep(ctx context.Context) {
 
 // indexFile opens one database file, adds the missing indexes, and closes it again.
 func (x *idIndexer) indexFile(ctx context.Context, file string) error {
-	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+	// mode=rw: a database dropped since the glob must stay gone, not come back empty.
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ func main() {
 		backend = "PostgreSQL"
 	}
 
+	if config.Handler == "sqlite" {
+		setAsideOrphans(sqliteDir(*sqliteURL))
+	}
+
 	f, err := ferretdb.New(config)
 	if err != nil {
 		log.Fatal(err)
@@ -54,12 +58,16 @@ func main() {
 	defer stop()
 
 	if config.Handler == "sqlite" {
-		dir := strings.SplitN(strings.TrimPrefix(*sqliteURL, "file:"), "?", 2)[0]
-		go newIDIndexer(dir).run(ctx)
+		go newIDIndexer(sqliteDir(*sqliteURL)).run(ctx)
 	}
 
 	log.Printf("FerretDB (%s) listening on %s", backend, *listen)
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// sqliteDir is the directory of a SQLite URL such as file:data/?_pragma=...
+func sqliteDir(url string) string {
+	return strings.SplitN(strings.TrimPrefix(url, "file:"), "?", 2)[0]
 }
