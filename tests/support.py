@@ -182,6 +182,19 @@ class TopicTail:
 
         return await eventually(found, timeout=timeout)
 
+    async def wait_for_each(
+        self, key: Callable[[Any], Any], wanted: set[Any], *, timeout: float = 15.0
+    ) -> list[Any]:
+        """The records of the wanted keys, once every key has one (a republish repeats one,
+        so counting records could stop before the last key arrived)."""
+
+        async def found() -> list[Any]:
+            await self._drain()
+            hits = [r for r in self.records if key(r) in wanted]
+            return hits if {key(r) for r in hits} >= wanted else []
+
+        return await eventually(found, timeout=timeout)
+
     async def settle(self, seconds: float = 1.0) -> list[Any]:
         """Everything that arrived within a quiet window (to prove something did NOT happen)."""
         deadline = time.monotonic() + seconds

@@ -62,12 +62,8 @@ async def test_threads_killed_mid_sends_loses_and_doubles_nothing(system: System
                 assert r.status_code == 201, r.text
                 after[f"m{i}"] = r.json()
             ids = {m["message_id"] for m in after.values()}
-            published = await sent.wait_for(
-                lambda r: body(r)["message_id"] in ids, count=SENDS, timeout=60
-            )
-            charted = await chart.wait_for(
-                lambda r: body(r)["message_id"] in ids, count=SENDS, timeout=60
-            )
+            published = await sent.wait_for_each(lambda r: body(r)["message_id"], ids, timeout=60)
+            charted = await chart.wait_for_each(lambda r: body(r)["message_id"], ids, timeout=60)
 
         print(f"\n{len(before)} of {SENDS} sends were acknowledged before the crash")
         assert 0 < len(before) < SENDS
