@@ -8,30 +8,19 @@ never passes a record still being handled, and nothing noted is lost at a clean 
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 
-from shared.events.base import Event
 from shared.kafka import consumer_options, create_broker, wait_until_assigned
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, ensure_topics
+from tests.shared.steps import Step, produce
 from tests.support import eventually, infra_env, unique
 
 TOPIC = "test.commits.v1"
 PARTITION = TopicPartition(TOPIC, 0)
-
-
-class Step(Event):
-    """A test event."""
-
-    TOPIC: ClassVar[str] = TOPIC
-    TYPE: ClassVar[str] = "test.step"
-    KEY_FIELD: ClassVar[str] = "step_id"
-
-    step_id: str
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -54,17 +43,7 @@ async def committed(group: str) -> int | None:
 
 async def publish(*step_ids: str) -> list[int]:
     """Publish steps to the one partition; their offsets."""
-    producer = AIOKafkaProducer(bootstrap_servers=infra_env()["kafka_bootstrap_servers"])
-    await producer.start()
-    try:
-        offsets = []
-        for step_id in step_ids:
-            value = Step(step_id=step_id).model_dump_json().encode()
-            sent = await producer.send_and_wait(TOPIC, value, partition=0)
-            offsets.append(sent.offset)
-        return offsets
-    finally:
-        await producer.stop()
+    return await produce(TOPIC, *step_ids)
 
 
 class Consumer:

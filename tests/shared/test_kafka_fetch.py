@@ -8,30 +8,18 @@ its handler finishes. `shared/kafka_fetch.py` holds it until handled instead.
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from shared.events.base import Event
 from shared.kafka import consumer_options, create_broker, wait_until_assigned
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, ensure_topics
+from tests.shared.steps import Step, produce
 from tests.support import infra_env, unique
 
 TOPIC = "test.fetch.v1"
 FETCH_MAX_WAIT_MS = 5000
-
-
-class Step(Event):
-    """A test event."""
-
-    TOPIC: ClassVar[str] = TOPIC
-    TYPE: ClassVar[str] = "test.step"
-    KEY_FIELD: ClassVar[str] = "step_id"
-
-    step_id: str
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -76,21 +64,12 @@ async def consumer() -> AsyncIterator[Consumer]:
 
 
 async def test_a_slowly_handled_partition_is_fetched_again_at_once(consumer: Consumer) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=infra_env()["kafka_bootstrap_servers"])
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            TOPIC, Step(step_id="slow").model_dump_json().encode(), partition=0
-        )
-        await consumer.wait_handled("slow")
+    await produce(TOPIC, "slow")
+    await consumer.wait_handled("slow")
 
-        sent_at = time.monotonic()
-        await producer.send_and_wait(
-            TOPIC, Step(step_id="next").model_dump_json().encode(), partition=0
-        )
-        await consumer.wait_handled("next")
-    finally:
-        await producer.stop()
+    sent_at = time.monotonic()
+    await produce(TOPIC, "next")
+    await consumer.wait_handled("next")
 
     waited = consumer.handled_at["next"] - sent_at
     # Without the hold, "next" waits for the long poll of partition 1 sent during "slow".

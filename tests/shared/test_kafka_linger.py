@@ -3,30 +3,18 @@ it, on the real Kafka (`batch_options(..., linger=)`)."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from shared.events.base import Event
 from shared.kafka import batch_options, create_broker, wait_until_assigned
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, ensure_topics
+from tests.shared.steps import Step, produce
 from tests.support import eventually, infra_env, unique
 
 TOPIC = "test.linger.v1"
 LINGER_S = 0.5
-
-
-class Step(Event):
-    """A test event."""
-
-    TOPIC: ClassVar[str] = TOPIC
-    TYPE: ClassVar[str] = "test.step"
-    KEY_FIELD: ClassVar[str] = "step_id"
-
-    step_id: str
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,14 +53,9 @@ async def test_records_arriving_within_the_linger_come_in_one_batch(
     consumer: tuple[float, list[list[str]]],
 ) -> None:
     linger, batches = consumer
-    producer = AIOKafkaProducer(bootstrap_servers=infra_env()["kafka_bootstrap_servers"])
-    await producer.start()
-    try:
-        await producer.send_and_wait(TOPIC, Step(step_id="first").model_dump_json().encode())
-        await asyncio.sleep(LINGER_S / 5)  # the second record comes well within the linger
-        await producer.send_and_wait(TOPIC, Step(step_id="second").model_dump_json().encode())
-    finally:
-        await producer.stop()
+    await produce(TOPIC, "first")
+    await asyncio.sleep(LINGER_S / 5)  # the second record comes well within the linger
+    await produce(TOPIC, "second")
 
     async def both_handled() -> bool:
         return sum(len(b) for b in batches) == 2
