@@ -54,6 +54,18 @@ class Runtime:
         """Run a background loop for the life of the process."""
         self.tasks.append(asyncio.create_task(coroutine))
 
+    async def start(self, *recoveries: Coroutine[Any, Any, None]) -> None:
+        """Connect the producer, spawn the recovery loops, then start the consumers.
+
+        After a crash the consumers take seconds to rejoin their groups: what the crash
+        left is recovered meanwhile, before requests come and while nothing else loads
+        the process (recovering later, under load, republished every message sent since).
+        """
+        await self.broker.connect()
+        for recovery in recoveries:
+            self.spawn(recovery)
+        await self.broker.start()
+
 
 @contextlib.asynccontextmanager
 async def service_runtime(

@@ -123,11 +123,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             # The intents in flight, for whoever inspects or recovers them (tests, operators).
             app.state.outbox = outbox
             broker.context.set_global("deps", deps)
-            # The producer first, so that the outbox recovers what a crash left while the
-            # consumers join their groups (seconds after a crash), before requests come.
-            await broker.connect()
-            runtime.spawn(outbox.run())
-            await broker.start()
+            await runtime.start(outbox.run())
             stores.counts.observe_partitions(_known_partitions(broker, topics.MESSAGING_DELIVERIES))
             runtime.report(app, "outbox_backlog", outbox.backlog)
             runtime.spawn(send_limit.run())

@@ -49,11 +49,7 @@ def create_app(settings: BlockingSettings | None = None) -> FastAPI:
             deps, outbox = await build(runtime.db, runtime.publisher)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
-            # The producer first, so that the outbox recovers what a crash left while the
-            # consumers join their groups (seconds after a crash), before requests come.
-            await broker.connect()
-            runtime.spawn(outbox.run())
-            await broker.start()
+            await runtime.start(outbox.run())
             runtime.report(app, "outbox_backlog", outbox.backlog)
             yield
             await outbox.close()  # publishes in flight finish before the broker stops

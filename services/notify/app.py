@@ -216,11 +216,10 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             app.state.deps = service.deps
             app.state.stores = stores
             broker.context.set_global("deps", service.deps)
-            # Work this instance owned before a restart, and work of dead instances: the
-            # producer first, so the sweep runs while the consumers join their groups.
-            await broker.connect()
-            runtime.spawn(service.recovery.sweep_forever(settings.notify_sweep_interval_seconds))
-            await broker.start()
+            # Work this instance owned before a restart, and work of dead instances.
+            await runtime.start(
+                service.recovery.sweep_forever(settings.notify_sweep_interval_seconds)
+            )
             runtime.report(app, "due_work", service.scheduler.due_work)
             try:
                 yield

@@ -1,5 +1,5 @@
 """Kafka consumers of the notify service: one thin function per topic and purpose, each
-turning its event into domain terms (events.py) and calling one use case."""
+turning its event into domain terms (events.py) and calling its use cases."""
 
 import asyncio
 from typing import Annotated

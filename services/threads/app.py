@@ -196,11 +196,7 @@ def create_app(settings: ThreadsSettings | None = None) -> FastAPI:
             await ensure_indexes(runtime.db, cipher)
             app.state.deps = deps
             broker.context.set_global("deps", deps)
-            # The producer first, so that the outbox recovers what a crash left while the
-            # consumers join their groups (seconds after a crash), before requests come.
-            await broker.connect()
-            runtime.spawn(deps.outbox.run())
-            await broker.start()
+            await runtime.start(deps.outbox.run())
             runtime.report(app, "outbox_backlog", deps.outbox.backlog)
             runtime.spawn(send_limit.run())
             yield
