@@ -92,6 +92,7 @@ ROWS: list[tuple[str, str, str, str, Check | None]] = [
         "<= 10 (N = 10,000)",
         _le("fanout_10k_s", 10),
     ),
+    ("  of which the send (POST) answered", "fanout_send_ms", "ms", "", None),
     ("  of which every push arrived", "fanout_pushes_s", "s", "", None),
     ("  stats.delivered when it gave up", "fanout_delivered_at_timeout", "", "", None),
     (

@@ -10,6 +10,8 @@ from shared.metrics import DbCommandMetrics
 from shared.settings import MongoSettings
 
 UPDATE_CONCURRENCY = 16
+# Lookups by `_id` in flight at once when a caller reads many documents.
+LOOKUP_CONCURRENCY = 32
 
 
 def create_mongo_client(settings: MongoSettings) -> AsyncMongoClient:  # type: ignore[type-arg]
@@ -37,6 +39,24 @@ async def find_by_id(collection: Any, _id: str, **must_match: object) -> dict[st
     if doc is None or any(doc.get(k) != v for k, v in must_match.items()):
         return None
     return doc
+
+
+async def find_each(
+    collection: Any, ids: list[str], projection: dict[str, int] | None = None
+) -> list[dict[str, Any] | None]:
+    """The documents with these ids, in order (None where missing): one `_id` lookup each.
+
+    The development server answers only `{_id: x}` from its index (`$in` reads the whole
+    collection), so the lookups run concurrently, a bounded number at a time.
+    """
+    gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+
+    async def one(_id: str) -> dict[str, Any] | None:
+        async with gate:
+            found: dict[str, Any] | None = await collection.find_one({"_id": _id}, projection)
+            return found
+
+    return list(await asyncio.gather(*(one(i) for i in ids)))
 
 
 async def update_each(
@@ -79,6 +99,7 @@ __all__ = [
     "DuplicateKeyError",
     "create_mongo_client",
     "find_by_id",
+    "find_each",
     "is_duplicate_key",
     "update_each",
     "upsert",

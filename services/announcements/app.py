@@ -60,7 +60,7 @@ class Stores:
     def on(cls, db: Any, cipher: EnvelopeCipher) -> "Stores":
         """Every store of the service on this database."""
         return cls(
-            clients=ClientProjection(db),
+            clients=ClientProjection(db, partitions=_partitions(topics.PRACTICE_CLIENTS)),
             announcements=AnnouncementStore(db, cipher),
             counts=DeliveryStats(db, partitions=_partitions(topics.MESSAGING_DELIVERIES)),
             reads=ReadMarks(db),
@@ -125,6 +125,7 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             broker.context.set_global("deps", deps)
             await runtime.start(outbox.run())
             stores.counts.observe_partitions(_known_partitions(broker, topics.MESSAGING_DELIVERIES))
+            stores.clients.observe_partitions(_known_partitions(broker, topics.PRACTICE_CLIENTS))
             runtime.report(app, "outbox_backlog", outbox.backlog)
             runtime.spawn(send_limit.run())
             yield

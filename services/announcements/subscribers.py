@@ -9,17 +9,24 @@ from services.announcements.settings import AnnouncementsSettings
 from shared import topics
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
-from shared.kafka import batch_options, consumer_options
+from shared.kafka import batch_options
 
 
 def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -> None:
     """Attach the service's consumers to the broker (and document what it publishes)."""
 
     @broker.subscriber(
-        topics.PRACTICE_CLIENTS, **consumer_options(settings, "announcements.clients")
+        topics.PRACTICE_CLIENTS,
+        # A directory import arrives as thousands of records: a batch costs one read of
+        # each client and of the rosters it touches.
+        **batch_options(settings, "announcements.clients", max_records=500),
     )
-    async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
-        await deps.projections.record_client(event)
+    async def on_client_records(
+        events: list[ClientRecordChanged], message: KafkaMessage, deps: Deps = Context("deps")
+    ) -> None:
+        # A practice's roster is kept per partition, written by the partition's owner only.
+        partitions = [r.partition for r in message.raw_message]
+        await deps.projections.record_clients(events, partitions)
 
     @broker.subscriber(
         topics.MESSAGING_DELIVERIES,

@@ -1,8 +1,9 @@
-"""What the database sees of a stats read: a few lookups, each an exact `_id` equality.
+"""What the database sees of a send and a stats read: lookups, each an exact `_id` equality.
 
 The development server (FerretDB) answers only `{_id: x}` from an index; any other filter,
 count or distinct reads the whole collection, whose size grows with every outcome ever
-recorded. A stats read is the announcement, one counter per partition of
+recorded. A send reads the idempotency key's announcement, then the recipients: the
+practice's roster pages (all clients) or each chosen client. A stats read is the announcement, one counter per partition of
 `messaging.deliveries.v1`, and the read count (its top slot and one probe past it).
 """
 
@@ -91,4 +92,27 @@ async def test_a_stats_read_is_a_few_id_lookups(watched: tuple[Service, Recorder
     assert found == {"recipients": 3, "delivered": 3, "notified": 0, "failed": 0, "read": 1}
     commands = list(recorder.commands)
     assert commands and len(commands) <= BUDGET, commands
+    assert all(scalar_id_only(name, c) for name, c in commands), commands
+
+
+@pytest.mark.parametrize("everyone", [True, False], ids=["all_clients", "chosen"])
+async def test_a_send_reads_by_id_only(watched: tuple[Service, Recorder], everyone: bool) -> None:
+    service, recorder = watched
+    practice = await new_practice(service, active=3, inactive=1)
+    recipients: dict[str, Any] = (
+        {"all_clients": True} if everyone else {"client_ids": practice.clients[:2]}
+    )
+
+    recorder.commands.clear()
+    recorder.recording = True
+    token = ON_REQUEST.set(True)
+    try:
+        created = await send(service.http, practice, recipients)
+    finally:
+        ON_REQUEST.reset(token)
+        recorder.recording = False
+
+    assert created["recipient_count"] == (3 if everyone else 2)
+    commands = list(recorder.commands)
+    assert any(name == "find" for name, _ in commands), commands
     assert all(scalar_id_only(name, c) for name, c in commands), commands

@@ -11,6 +11,7 @@ from services.announcements.domain.errors import (
     TooManyRecipients,
     UnknownRecipients,
 )
+from shared.ids import stable_uuid
 
 T = TypeVar("T")
 
@@ -42,6 +43,15 @@ def split_parts(recipient_ids: list[str], per_part: int) -> list[list[str]]:
     if not recipient_ids:
         return [[]]
     return [recipient_ids[i : i + per_part] for i in range(0, len(recipient_ids), per_part)]
+
+
+def announcement_id_for(author_id: str, idempotency_key: str) -> str:
+    """The one announcement id an author's idempotency key can produce.
+
+    Derived, so a repeated key finds its announcement by `_id` and the `_id` index itself
+    turns a concurrent duplicate away.
+    """
+    return str(stable_uuid("announcement", author_id, idempotency_key))
 
 
 def sort_key(created_at: datetime, announcement_id: str) -> str:

@@ -15,9 +15,11 @@ class Projections:
     clients: ClientsPort
     counts: DeliveryCountsPort
 
-    async def record_client(self, record: ClientRecordChanged) -> None:
-        """Project a practice system's client record."""
-        await self.clients.upsert(record)
+    async def record_clients(
+        self, records: list[ClientRecordChanged], partitions: list[int]
+    ) -> None:
+        """Project practice systems' client records (each from a partition of its topic)."""
+        await self.clients.apply(list(zip(records, partitions, strict=True)))
 
     async def record_deliveries(
         self, events: list[DeliveryRecorded], positions: list[tuple[int, int]]

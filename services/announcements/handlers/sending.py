@@ -8,6 +8,7 @@ from services.announcements.domain import (
     NewAnnouncement,
     Receipt,
     Recipients,
+    announcement_id_for,
     check_all_known,
     check_recipient_count,
 )
@@ -18,7 +19,6 @@ from services.announcements.ports import (
     RateLimitPort,
 )
 from shared.events.base import Event
-from shared.ids import new_id
 from shared.outbox import Document
 
 # The outbox intent recorded before an announcement is stored (ref: its `id`).
@@ -71,7 +71,7 @@ class Sending:
 
     async def _store(self, draft: Draft) -> Receipt:
         """Insert then publish; the intent recorded first sees the events out after a crash."""
-        announcement_id = new_id()
+        announcement_id = announcement_id_for(draft.author_id, draft.idempotency_key)
         intent = await self.outbox.intend(PUBLISH_INTENT, id=announcement_id)
         stored = await self.announcements.insert(announcement_id, draft)
         if stored is None:  # a concurrent request with the same key stored it first

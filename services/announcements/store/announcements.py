@@ -2,7 +2,14 @@
 
 from typing import Any
 
-from services.announcements.domain import Announcement, Draft, Publication, Receipt, sort_key
+from services.announcements.domain import (
+    Announcement,
+    Draft,
+    Publication,
+    Receipt,
+    announcement_id_for,
+    sort_key,
+)
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
 from shared.mongo import DuplicateKeyError
@@ -22,10 +29,7 @@ class AnnouncementStore:
         self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
-        """Idempotency, the author's list and the recipients' inbox."""
-        await self._announcements.create_index(
-            [("author_id", 1), ("idempotency_key", 1)], name="author_idempotency", unique=True
-        )
+        """The author's list and the recipients' inbox (idempotency is the `_id` itself)."""
         await self._announcements.create_index(
             [("practice_id", 1), ("author_id", 1), ("sort_key", -1)], name="author_list"
         )
@@ -34,8 +38,8 @@ class AnnouncementStore:
         )
 
     async def insert(self, announcement_id: str, draft: Draft) -> Publication | None:
-        """Write the announcement in one insert; None when its author's idempotency key
-        is taken already (nothing written)."""
+        """Write the announcement in one insert; None when its id (its author's idempotency
+        key) is taken already (nothing written)."""
         now = utcnow()
         created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON precision
         doc: dict[str, Any] = {
@@ -69,7 +73,7 @@ class AnnouncementStore:
     async def find_receipt(self, author_id: str, idempotency_key: str) -> Receipt | None:
         """The announcement an author already sent with this idempotency key, if any."""
         doc = await self._announcements.find_one(
-            {"author_id": author_id, "idempotency_key": idempotency_key},
+            {"_id": announcement_id_for(author_id, idempotency_key)},
             {"_id": 1, "recipient_count": 1},
         )
         return Receipt(doc["_id"], doc["recipient_count"]) if doc else None

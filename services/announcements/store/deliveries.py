@@ -23,7 +23,6 @@ counter this process saw begin exist nowhere else. A fan-out's batch then costs 
 read and write and one insert, whatever its size.
 """
 
-import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +31,9 @@ from pymongo.errors import BulkWriteError
 
 from services.announcements.domain import Counter, Outcome, Reach, Tally, count_outcomes
 from shared.clock import utcnow
-from shared.mongo import update_each
+from shared.mongo import find_each, update_each
 
 DUPLICATE_KEY = 11000
-# Lookups by `_id` in flight at once while reading a batch.
-_CONCURRENT_LOOKUPS = 32
 # Recipients' reaches kept in memory at most (the oldest counters' are forgotten first).
 KNOWN_REACHES_LIMIT = 100_000
 
@@ -62,24 +59,6 @@ STAGES = ("delivered", "sent", "failed")
 def stage_id(announcement_id: str, recipient_id: str, stage: str) -> str:
     """The document of one stage an announcement reached with one recipient."""
     return f"{announcement_id}:{recipient_id}:{stage}"
-
-
-async def _find_each(
-    collection: Any, ids: list[str], projection: dict[str, int] | None = None
-) -> list[dict[str, Any] | None]:
-    """The documents with these ids, in order (None where missing): one `_id` lookup each.
-
-    The development server answers only `{_id: x}` from its index (`$in` reads the whole
-    collection), so the lookups run concurrently, a bounded number at a time.
-    """
-    gate = asyncio.Semaphore(_CONCURRENT_LOOKUPS)
-
-    async def one(_id: str) -> dict[str, Any] | None:
-        async with gate:
-            found: dict[str, Any] | None = await collection.find_one({"_id": _id}, projection)
-            return found
-
-    return list(await asyncio.gather(*(one(i) for i in ids)))
 
 
 class DeliveryStats:
@@ -154,7 +133,7 @@ class DeliveryStats:
     async def tally(self, announcement_id: str) -> Tally:
         """The announcement's counts: the sum of its partitions' counters."""
         ids = [counter_id(announcement_id, p) for p in range(self._partitions)]
-        docs = await _find_each(self._counters, ids)
+        docs = await find_each(self._counters, ids)
         total = Tally()
         for doc in docs:
             if doc is not None:
@@ -163,13 +142,13 @@ class DeliveryStats:
 
     async def _read_counters(self, keys: set[tuple[str, int]]) -> dict[tuple[str, int], Counter]:
         ordered = sorted(keys)
-        docs = await _find_each(self._counters, [counter_id(*k) for k in ordered])
+        docs = await find_each(self._counters, [counter_id(*k) for k in ordered])
         return {k: _counter(d) if d else Counter() for k, d in zip(ordered, docs, strict=True)}
 
     async def _read_reaches(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Reach]:
         ordered = sorted(keys)
         ids = [stage_id(*key, stage) for key in ordered for stage in STAGES]
-        found = {doc["_id"] for doc in await _find_each(self._stages, ids, {"_id": 1}) if doc}
+        found = {doc["_id"] for doc in await find_each(self._stages, ids, {"_id": 1}) if doc}
         reaches = {}
         for key in ordered:
             reached = [stage_id(*key, stage) in found for stage in STAGES]

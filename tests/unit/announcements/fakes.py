@@ -38,8 +38,9 @@ class FakeClients:
     clients: dict[str, tuple[str, str]] = field(default_factory=dict)
     lookups: int = 0
 
-    async def upsert(self, record: ClientRecordChanged) -> None:
-        self.clients[record.client_id] = (record.practice_id, record.status)
+    async def apply(self, records: list[tuple[ClientRecordChanged, int]]) -> None:
+        for record, _ in records:
+            self.clients[record.client_id] = (record.practice_id, record.status)
 
     async def known(self, practice_id: str, client_ids: tuple[str, ...]) -> set[str]:
         self.lookups += 1

@@ -48,10 +48,13 @@ async def test_direct_message_outcomes_are_not_counted() -> None:
 async def test_a_client_record_is_projected() -> None:
     world = World()
 
-    await world.projections.record_client(
-        ClientRecordChanged(
-            practice_id="pr9", client_id="z", first_name="Ada", last_name="L", status="active"
-        )
+    await world.projections.record_clients(
+        [
+            ClientRecordChanged(
+                practice_id="pr9", client_id="z", first_name="Ada", last_name="L", status="active"
+            )
+        ],
+        [2],
     )
 
     assert world.clients.clients["z"] == ("pr9", "active")
