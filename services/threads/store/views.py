@@ -1,7 +1,6 @@
 """Per-participant views of threads: read position, unread flag, archive, last activity."""
 
 import contextlib
-import re
 from datetime import datetime
 from typing import Any
 
@@ -46,13 +45,8 @@ class ViewStore:
         self.collection = db["views"]
 
     async def ensure_indexes(self) -> None:
-        """Listing and red-dot counts (one view per participant and thread is the `_id`)."""
-        await self.collection.create_index(
-            [("participant_id", 1), ("archived", 1), ("activity_at", -1)], name="box"
-        )
-        await self.collection.create_index(
-            [("participant_id", 1), ("practice_id", 1), ("unread", 1)], name="unread_in_practice"
-        )
+        """None: a view is read by its `_id` (participant and thread); listing and red-dot
+        counts come from the participant's inbox document (`store.inbox`)."""
 
     async def ensure(
         self,
@@ -156,41 +150,6 @@ class ViewStore:
         """A view document by its id."""
         doc: dict[str, Any] | None = await self.collection.find_one({"_id": _id})
         return doc
-
-    async def count_unread(self, participant_id: str, practice_id: str) -> int:
-        """The red dot: how many of the participant's threads (in their practice) are unread."""
-        return int(
-            await self.collection.count_documents(
-                {"participant_id": participant_id, "practice_id": practice_id, "unread": True}
-            )
-        )
-
-    async def page(
-        self,
-        participant_id: str,
-        practice_id: str,
-        *,
-        archived: bool,
-        query: str | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[View]:
-        """The participant's threads in one box, newest activity first."""
-        where: dict[str, Any] = {
-            "participant_id": participant_id,
-            "practice_id": practice_id,
-            "archived": archived,
-        }
-        if query and query.strip():
-            where["other_search"] = {"$regex": re.escape(" ".join(query.lower().split()))}
-        if after is not None:
-            at, last_id = after
-            where["$or"] = [
-                {"activity_at": {"$lt": at}},
-                {"activity_at": at, "_id": {"$lt": view_id(last_id, participant_id)}},
-            ]
-        cursor = self.collection.find(where).sort([("activity_at", -1), ("_id", -1)]).limit(limit)
-        return [to_view(doc) async for doc in cursor]
 
     async def rename_other(self, other_id: str, names: dict[str, str]) -> list[dict[str, Any]]:
         """Keep the other party's name current in every view that shows it; those views.
