@@ -1,10 +1,11 @@
 """MongoDB client factory and small helpers every store uses."""
 
 import asyncio
+import contextlib
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.metrics import DbCommandMetrics
 from shared.settings import MongoSettings
@@ -90,6 +91,12 @@ async def upsert(collection: Any, where: dict[str, Any], change: dict[str, Any])
         await collection.update_one(where, change)
 
 
+async def drop_index(collection: Any, name: str) -> None:
+    """Drop an index an earlier version kept, if it is still there."""
+    with contextlib.suppress(OperationFailure):  # absent already: the usual case
+        await collection.drop_index(name)
+
+
 def is_duplicate_key(error: Exception) -> bool:
     """True for a unique-index violation, the project's one tool for races."""
     return isinstance(error, DuplicateKeyError)
@@ -98,6 +105,7 @@ def is_duplicate_key(error: Exception) -> bool:
 __all__ = [
     "DuplicateKeyError",
     "create_mongo_client",
+    "drop_index",
     "find_by_id",
     "find_each",
     "is_duplicate_key",

@@ -9,16 +9,15 @@ inserts, group-committed across concurrent callers.
 """
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import BulkWriteError, OperationFailure
+from pymongo.errors import BulkWriteError
 
 from services.notify.domain import Delivery, Job
 from shared.batching import InsertBatcher
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, drop_index
 
 DUPLICATE_KEY = 11000
 # Lookups by `_id` in flight at once when many records are read (recovery, tests).
@@ -152,9 +151,3 @@ class Deliveries:
                 }
             },
         )
-
-
-async def drop_index(collection: Any, name: str) -> None:
-    """Drop an index an earlier version kept, if it is still there."""
-    with contextlib.suppress(OperationFailure):  # absent already: the usual case
-        await collection.drop_index(name)

@@ -19,8 +19,7 @@ from typing import Any
 from pymongo import DeleteOne
 
 from services.notify.domain import LiveEvent
-from services.notify.store.deliveries import drop_index
-from shared.mongo import DuplicateKeyError, upsert
+from shared.mongo import DuplicateKeyError, drop_index, upsert
 
 # Users whose newest slot this process remembers (a hint; the database has the truth).
 HEAD_CACHE_LIMIT = 10_000

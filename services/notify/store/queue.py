@@ -20,9 +20,9 @@ from typing import Any
 from pymongo.errors import BulkWriteError
 
 from services.notify.domain import Part, QueueEntry
-from services.notify.store.deliveries import DUPLICATE_KEY, drop_index
+from services.notify.store.deliveries import DUPLICATE_KEY
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, drop_index
 
 # Entries the sweep takes on per pass.
 SWEEP_BATCH = 500

@@ -7,7 +7,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from services.threads.domain import Role, View
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DuplicateKeyError, drop_index
 from shared.outbox import new_revision
 
 
@@ -46,7 +46,10 @@ class ViewStore:
 
     async def ensure_indexes(self) -> None:
         """None: a view is read by its `_id` (participant and thread); listing and red-dot
-        counts come from the participant's inbox document (`store.inbox`)."""
+        counts come from the participant's inbox document (`store.inbox`). The indexes of
+        the queries that did (before) go, or every view update keeps maintaining them."""
+        for name in ("box", "unread_in_practice"):
+            await drop_index(self.collection, name)
 
     async def ensure(
         self,
