@@ -11,8 +11,9 @@ from shared.metrics import DbCommandMetrics
 from shared.settings import MongoSettings
 
 UPDATE_CONCURRENCY = 16
-# Lookups by `_id` in flight at once when a caller reads many documents.
-LOOKUP_CONCURRENCY = 32
+# Ids per `{_id: {$in: [...]}}` read, and such reads in flight at once (`find_each`).
+ID_BATCH = 100
+BATCHES_IN_FLIGHT = 4
 
 
 def create_mongo_client(settings: MongoSettings) -> AsyncMongoClient:  # type: ignore[type-arg]
@@ -45,19 +46,26 @@ async def find_by_id(collection: Any, _id: str, **must_match: object) -> dict[st
 async def find_each(
     collection: Any, ids: list[str], projection: dict[str, int] | None = None
 ) -> list[dict[str, Any] | None]:
-    """The documents with these ids, in order (None where missing): one `_id` lookup each.
+    """The documents with these ids, in order (None where missing).
 
-    The development server answers only `{_id: x}` from its index (`$in` reads the whole
-    collection), so the lookups run concurrently, a bounded number at a time.
+    Read `ID_BATCH` at a time with `{_id: {$in: [...]}}`, a few batches in flight: MongoDB
+    serves it from the `_id` index, and so does the development server (FerretDB 1.24
+    with the project's patch, `deploy/local/ferretdb/id-in-pushdown.patch`; unpatched it
+    would read the whole collection).
     """
-    gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+    unique = list(dict.fromkeys(ids))
+    gate = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+    found: dict[str, dict[str, Any]] = {}
 
-    async def one(_id: str) -> dict[str, Any] | None:
+    async def batch(chunk: list[str]) -> None:
         async with gate:
-            found: dict[str, Any] | None = await collection.find_one({"_id": _id}, projection)
-            return found
+            async for doc in collection.find({"_id": {"$in": chunk}}, projection):
+                found[doc["_id"]] = doc
 
-    return list(await asyncio.gather(*(one(i) for i in ids)))
+    await asyncio.gather(
+        *(batch(unique[i : i + ID_BATCH]) for i in range(0, len(unique), ID_BATCH))
+    )
+    return [found.get(i) for i in ids]
 
 
 async def update_each(

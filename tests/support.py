@@ -36,6 +36,22 @@ class StartedCommands(monitoring.CommandListener):
         pass
 
 
+def id_lookup(where: Any) -> bool:
+    """A filter served from the `_id` index: `{_id: <scalar>}`, or `{_id: {$in: [scalars]}}`
+    (MongoDB's, and the development server's with the project's FerretDB patch)."""
+    if not isinstance(where, dict) or set(where) != {"_id"}:
+        return False
+    value = where["_id"]
+    if isinstance(value, dict):
+        ids = value.get("$in")
+        return set(value) == {"$in"} and isinstance(ids, list) and all(_scalar(i) for i in ids)
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | uuid.UUID)
+
+
 def unique(prefix: str = "") -> str:
     """An id no other test uses."""
     return f"{prefix}{uuid.uuid4().hex[:12]}"

@@ -13,7 +13,7 @@ kafka_version=4.1.1
 ferretdb_version=v1.24.2
 kafka_libs=$cache/kafka-$kafka_version/libs
 # Keyed by the wrapper's sources too, so a change to them rebuilds the binary.
-ferretdb_key=$(cat "$here"/ferretdb/*.go "$here"/ferretdb/go.sum | sha256sum | cut -c1-12)
+ferretdb_key=$(cat "$here"/ferretdb/*.go "$here"/ferretdb/go.sum "$here"/ferretdb/*.patch | sha256sum | cut -c1-12)
 ferretdb_bin=$cache/ferretdb-$ferretdb_version-$ferretdb_key/ferretdb-local
 python=${PYTHON:-$root/.venv/bin/python}
 
@@ -31,10 +31,21 @@ fetch_kafka() {
     -Dkafka.version="$kafka_version" -DincludeScope=runtime -DoutputDirectory="$kafka_libs"
 }
 
+# FerretDB's own source with the project's patches (*.patch) applied, built through the
+# wrapper module with a `replace` in a copy of its go.mod (the checkout stays untouched).
 build_ferretdb() {
   [ -x "$ferretdb_bin" ] && return
-  log "building FerretDB $ferretdb_version into $ferretdb_bin"
-  (cd "$here/ferretdb" && go build -o "$ferretdb_bin" .)
+  log "building FerretDB $ferretdb_version (patched: $(cd "$here/ferretdb" && echo *.patch)) into $ferretdb_bin"
+  local out src work
+  out=$(dirname "$ferretdb_bin")
+  src=$out/src work=$out/wrapper
+  rm -rf "$src" "$work" && mkdir -p "$out" "$work"
+  (cd "$here/ferretdb" && go mod download github.com/FerretDB/FerretDB)
+  cp -r "$(cd "$here/ferretdb" && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" "$src"
+  chmod -R u+w "$src"
+  for patch in "$here"/ferretdb/*.patch; do patch -s -d "$src" -p1 < "$patch"; done
+  cp "$here"/ferretdb/*.go "$here"/ferretdb/go.mod "$here"/ferretdb/go.sum "$work"/
+  (cd "$work" && go mod edit -replace "github.com/FerretDB/FerretDB=$src" && go build -o "$ferretdb_bin" .)
 }
 
 kafka_java() {

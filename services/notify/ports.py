@@ -81,6 +81,9 @@ class UsersPort(Protocol):
     async def profile(self, user_id: str) -> Profile:
         """A user's preferences (defaults if unknown) and devices."""
 
+    async def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
+        """Many users' profiles, read together (a fan-out's part)."""
+
     async def register_device(self, user_id: str, platform: Platform, token: str) -> Device:
         """The user's device for this token, created if new (idempotent)."""
 
@@ -102,6 +105,9 @@ class ClientEmailsPort(Protocol):
 
     async def email_of(self, practice_id: str, client_id: str) -> str | None:
         """An active client's email address, if the practice has one."""
+
+    async def emails_of(self, practice_id: str, client_ids: list[str]) -> dict[str, str]:
+        """The addresses of those of the clients that are active and have one."""
 
 
 class ReadStatePort(Protocol):

@@ -15,7 +15,7 @@ from services.announcements.store import ClientProjection
 from services.announcements.store.clients import page_id, roster_id
 from shared.events.clients import ClientRecordChanged
 from tests.announcements.test_delivery_counts import Filters
-from tests.support import infra_env, unique
+from tests.support import id_lookup, infra_env, unique
 
 PAGE_SIZE = 3
 
@@ -164,4 +164,4 @@ async def test_rosters_are_read_and_written_by_id_only(watched: Watched) -> None
     await watched.clients.known(practice, ("c1", "c2"))
 
     assert watched.filters.seen
-    assert all(set(f) == {"_id"} and isinstance(f["_id"], str) for f in watched.filters.seen)
+    assert all(id_lookup(f) for f in watched.filters.seen)

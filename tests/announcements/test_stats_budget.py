@@ -21,7 +21,7 @@ from shared import topics
 from tests.announcements.conftest import Service, announcements_settings
 from tests.announcements.factories import new_practice, publish_many, send
 from tests.announcements.test_stats import delivery, stats
-from tests.support import eventually, running
+from tests.support import eventually, id_lookup, running
 from tests.threads.test_command_budget import Recorder, filters
 
 # Set only in the test's own task (and so in the request it awaits): the consumers running
@@ -53,12 +53,9 @@ async def watched() -> AsyncIterator[tuple[Service, Recorder]]:
     recorder.recording = False
 
 
-def scalar_id_only(name: str, command: dict[str, Any]) -> bool:
-    """Every filter of the command is `{_id: <scalar>}`."""
-    return all(
-        set(where) == {"_id"} and not isinstance(where["_id"], dict | list)
-        for where in filters(name, command)
-    )
+def id_only(name: str, command: dict[str, Any]) -> bool:
+    """Every filter of the command is an `_id` lookup: one id, or a batch of ids."""
+    return all(id_lookup(where) for where in filters(name, command))
 
 
 async def test_a_stats_read_is_a_few_id_lookups(watched: tuple[Service, Recorder]) -> None:
@@ -92,7 +89,7 @@ async def test_a_stats_read_is_a_few_id_lookups(watched: tuple[Service, Recorder
     assert found == {"recipients": 3, "delivered": 3, "notified": 0, "failed": 0, "read": 1}
     commands = list(recorder.commands)
     assert commands and len(commands) <= BUDGET, commands
-    assert all(scalar_id_only(name, c) for name, c in commands), commands
+    assert all(id_only(name, c) for name, c in commands), commands
 
 
 @pytest.mark.parametrize("everyone", [True, False], ids=["all_clients", "chosen"])
@@ -115,4 +112,4 @@ async def test_a_send_reads_by_id_only(watched: tuple[Service, Recorder], everyo
     assert created["recipient_count"] == (3 if everyone else 2)
     commands = list(recorder.commands)
     assert any(name == "find" for name, _ in commands), commands
-    assert all(scalar_id_only(name, c) for name, c in commands), commands
+    assert all(id_only(name, c) for name, c in commands), commands

@@ -30,7 +30,7 @@ from services.blocking.app import create_app
 from services.blocking.deps import Deps
 from shared.outbox import Outbox
 from tests.blocking.conftest import Blocking, add_clients, blocking_settings
-from tests.support import StartedCommands, auth, client_record, running, unique
+from tests.support import StartedCommands, auth, client_record, id_lookup, running, unique
 
 T = TypeVar("T")
 READS_AND_WRITES = {"find", "findAndModify", "update", "delete", "insert", "count", "aggregate"}
@@ -111,16 +111,8 @@ def filters(name: str, command: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def by_id_only(name: str, collection: str, command: dict[str, Any]) -> bool:
-    """Every filter is an exact `_id` lookup (or a batched delete of intents by ids)."""
-    for where in filters(name, command):
-        if set(where) != {"_id"}:
-            return False
-        value = where["_id"]
-        if isinstance(value, dict) and not (
-            name == "delete" and collection == "intents" and set(value) == {"$in"}
-        ):
-            return False
-    return True
+    """Every filter is an `_id` lookup: one id, or a batch of ids."""
+    return all(id_lookup(where) for where in filters(name, command))
 
 
 def shape(commands: Commands) -> list[tuple[str, str]]:

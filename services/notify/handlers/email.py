@@ -24,6 +24,24 @@ class EmailDelivery:
         )
         return job.email_address(prefs, directory)
 
+    async def addresses(self, jobs: list[Job], profiles: dict[str, Profile]) -> dict[str, str]:
+        """`address` of many recipients at once (a part): the directory entries needed are
+        read together, per practice."""
+        needing: dict[str, list[str]] = {}
+        for job in jobs:
+            if job.needs_directory(profiles[job.recipient_id].prefs):
+                needing.setdefault(job.practice_id, []).append(job.recipient_id)
+        directory: dict[str, str] = {}
+        for practice_id, client_ids in needing.items():
+            directory.update(await self.clients.emails_of(practice_id, client_ids))
+        found = {
+            job.recipient_id: job.email_address(
+                profiles[job.recipient_id].prefs, directory.get(job.recipient_id)
+            )
+            for job in jobs
+        }
+        return {recipient: address for recipient, address in found.items() if address}
+
     async def outcome(
         self, delivery: Delivery, profile: Profile, address: str | None = None
     ) -> Outcome:

@@ -2,7 +2,7 @@
 
 A part is queued as one entry (its recipients inside, a bounded document), so a crash
 anywhere is resumed from the queue. Its deliveries are planned from each recipient's
-profile and directory address (lookups by `_id`, many at once); every record that is
+profile and directory address (read by `_id`, a batch of ids per query); every record that is
 final at once (the inbox, nothing to send) goes out in one unordered bulk insert, whose
 duplicates tell a replayed part from a new one. Pushes (a batch of recipients' devices
 per gateway request) and emails then run concurrently under the process's send limit,
@@ -35,9 +35,6 @@ from services.notify.handlers.scheduler import Scheduler
 from services.notify.ports import DeliveriesPort, QueuePort, UsersPort
 from shared.clock import utcnow
 from shared.metrics import FANOUT_JOBS
-
-# Profile and address lookups in flight at once.
-READ_CONCURRENCY = 32
 
 
 @dataclass
@@ -105,18 +102,9 @@ class Parts:
             await self.queue.renew(entry_id, utcnow() + self.lease)
 
     async def _plan(self, jobs: list[Job]) -> Plan:
-        slots = asyncio.Semaphore(READ_CONCURRENCY)
         plan = Plan()
-
-        async def one(job: Job) -> None:
-            async with slots:
-                profile = await self.users.profile(job.recipient_id)
-                address = await self.email.address(job, profile.prefs)
-            plan.profiles[job.recipient_id] = profile
-            if address:
-                plan.addresses[job.recipient_id] = address
-
-        await asyncio.gather(*(one(job) for job in jobs))
+        plan.profiles = await self.users.profiles([job.recipient_id for job in jobs])
+        plan.addresses = await self.email.addresses(jobs, plan.profiles)
         now = utcnow()
         for job in jobs:
             profile = plan.profiles[job.recipient_id]

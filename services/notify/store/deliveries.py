@@ -8,7 +8,6 @@ serves nothing else from an index. Records that are final when first written
 inserts, group-committed across concurrent callers.
 """
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from pymongo.errors import BulkWriteError
 from services.notify.domain import Delivery, Job
 from shared.batching import InsertBatcher
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError, drop_index
+from shared.mongo import DuplicateKeyError, drop_index, find_each
 
 DUPLICATE_KEY = 11000
 # Lookups by `_id` in flight at once when many records are read (recovery, tests).
@@ -112,15 +111,9 @@ class Deliveries:
         return _delivery(doc) if doc else None
 
     async def get_many(self, record_ids: list[str]) -> dict[str, Delivery]:
-        """Records by id (each looked up by `_id`); missing ones are left out."""
-        slots = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def one(record_id: str) -> Delivery | None:
-            async with slots:
-                return await self.get(record_id)
-
-        found = await asyncio.gather(*(one(i) for i in record_ids))
-        return {d.id: d for d in found if d is not None}
+        """Records by id (read by `_id`, a batch per query); missing ones are left out."""
+        found = await find_each(self._records, record_ids)
+        return {doc["_id"]: _delivery(doc) for doc in found if doc is not None}
 
     async def settle(self, delivery: Delivery) -> None:
         """Store a record's final outcome (the delivery carries it)."""

@@ -3,7 +3,7 @@
 from typing import Any
 
 from services.notify.domain import ClientContact, ReadPosition, ReadState
-from shared.mongo import find_by_id
+from shared.mongo import find_by_id, find_each
 
 
 class ClientEmails:
@@ -28,11 +28,21 @@ class ClientEmails:
 
     async def email_of(self, practice_id: str, client_id: str) -> str | None:
         """An active client's email address, if the practice has one."""
-        doc = await find_by_id(self._clients, client_id, practice_id=practice_id)
-        if doc is None or not doc.get("active", True):
-            return None
-        email: str | None = doc.get("email")
-        return email
+        return _email(await find_by_id(self._clients, client_id), practice_id)
+
+    async def emails_of(self, practice_id: str, client_ids: list[str]) -> dict[str, str]:
+        """The addresses of those of the clients that are active and have one."""
+        docs = await find_each(self._clients, client_ids)
+        found = {i: _email(doc, practice_id) for i, doc in zip(client_ids, docs, strict=True)}
+        return {i: email for i, email in found.items() if email}
+
+
+def _email(doc: dict[str, Any] | None, practice_id: str) -> str | None:
+    """A directory record's address, if it is an active client of the practice."""
+    if doc is None or doc.get("practice_id") != practice_id or not doc.get("active", True):
+        return None
+    email: str | None = doc.get("email")
+    return email
 
 
 class ReadStates:

@@ -12,7 +12,7 @@ from typing import Any
 from services.notify.domain import Device, Platform, Preferences, Profile
 from shared.clock import utcnow
 from shared.ids import stable_uuid
-from shared.mongo import find_by_id, upsert
+from shared.mongo import find_by_id, find_each, upsert
 
 
 def device_id_for(user_id: str, token: str) -> str:
@@ -59,6 +59,11 @@ class Users:
     async def profile(self, user_id: str) -> Profile:
         """A user's preferences (defaults: push and email on) and devices."""
         return _profile(user_id, await self._users.find_one({"_id": user_id}))
+
+    async def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
+        """Many users' profiles, read together (a fan-out's part)."""
+        docs = await find_each(self._users, user_ids)
+        return {u: _profile(u, doc) for u, doc in zip(user_ids, docs, strict=True)}
 
     async def register_device(self, user_id: str, platform: Platform, token: str) -> Device:
         """The user's device for this token, created if new (idempotent)."""

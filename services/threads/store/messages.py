@@ -10,7 +10,6 @@ first message among the thread's latest slots. Bodies are sealed with envelope
 encryption bound to the message id; plaintext is never written.
 """
 
-import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -18,7 +17,7 @@ from services.threads.domain import Message, Participant, SequenceContention, Th
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
 from shared.ids import stable_uuid
-from shared.mongo import DuplicateKeyError, find_by_id
+from shared.mongo import DuplicateKeyError, find_by_id, find_each
 
 MAX_SEQ_ATTEMPTS = 200
 # A retry arrives soon after its first attempt: look for it among this many latest slots.
@@ -183,7 +182,7 @@ class MessageStore:
         floor = max(top - RETRY_LOOKBACK, 0)
         while top > floor:
             seqs = range(top, max(top - PROBE_BATCH, floor), -1)
-            docs = await asyncio.gather(*(self.at(thread_id, s) for s in seqs))
+            docs = await find_each(self.collection, [slot_id(thread_id, s) for s in seqs])
             for doc in docs:
                 if doc is not None and doc["message_id"] == message_id:
                     return doc
@@ -197,5 +196,5 @@ class MessageStore:
     async def page(self, thread_id: str, *, top: int, limit: int) -> list[Message]:
         """Messages newest first from seq `top` down, read by their slot ids."""
         seqs = range(top, max(top - limit, 0), -1)
-        docs = await asyncio.gather(*(self.at(thread_id, s) for s in seqs))
+        docs = await find_each(self.collection, [slot_id(thread_id, s) for s in seqs])
         return [self.to_message(doc) for doc in docs if doc is not None]

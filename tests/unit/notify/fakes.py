@@ -136,6 +136,9 @@ class FakeUsers:
         devices = sorted(self.devices.get(user_id, {}).values(), key=lambda d: d.registered_at)
         return Profile(self.prefs.get(user_id, Preferences()), devices)
 
+    async def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
+        return {u: await self.profile(u) for u in user_ids}
+
     async def register_device(self, user_id: str, platform: Platform, token: str) -> Device:
         known = self.devices.get(user_id, {}).get(device_id_for(user_id, token))
         if known is not None and known.platform == platform:
@@ -172,6 +175,10 @@ class FakeClientEmails:
         if contact is None or contact.practice_id != practice_id or not contact.active:
             return None
         return contact.email
+
+    async def emails_of(self, practice_id: str, client_ids: list[str]) -> dict[str, str]:
+        found = {c: await self.email_of(practice_id, c) for c in client_ids}
+        return {c: email for c, email in found.items() if email}
 
 
 @dataclass
