@@ -199,7 +199,10 @@ class DeadLetterMiddleware(BaseMiddleware):
             return await self._handle(call_next, msg, poison_raises=True)
         except POISON_ERRORS:
             for record in records:
-                await self._handle(call_next, _alone(msg, record))
+                one = _alone(msg, record)
+                # A handler reading `message.raw_message` (positions) gets this record's own.
+                with self.context.scope("message", one):
+                    await self._handle(call_next, one)
             return None
 
     async def _handle(

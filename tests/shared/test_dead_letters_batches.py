@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from faststream.kafka.annotations import KafkaMessage
 
 from shared.events.base import Event
 from shared.kafka import consumer_options, create_broker, wait_until_assigned
@@ -22,6 +23,8 @@ from shared.topics import TopicSpec, dlq, ensure_topics
 from tests.support import TopicTail, header, infra_env, unique
 
 TOPIC = "test.batches.v1"
+# The offset each handled note came with.
+OFFSETS: dict[str, int] = {}
 
 
 class Noted(Event):
@@ -54,7 +57,11 @@ def settings() -> KafkaSettings:
 
 @pytest.fixture
 async def batches() -> AsyncIterator[list[str]]:
-    """A batch subscriber (up to 50 records, waiting up to 1 s); yields the ids it handled."""
+    """A batch subscriber (up to 50 records, waiting up to 1 s); yields the ids it handled.
+
+    Like the services' batch consumers, it reads each record's offset from the message it
+    is handed (`message.raw_message`), so a record handled alone must come with its own.
+    """
     handled: list[str] = []
     configured = settings()
     broker = create_broker(configured, client_id="batches-test")
@@ -66,8 +73,10 @@ async def batches() -> AsyncIterator[list[str]]:
         batch_timeout_ms=1000,
         **consumer_options(configured, "test.batches"),
     )
-    async def consume(notes: list[Noted]) -> None:
-        handled.extend(n.note_id for n in notes)
+    async def consume(notes: list[Noted], message: KafkaMessage) -> None:
+        records = message.raw_message
+        handled.extend(n.note_id for n, _ in zip(notes, records, strict=True))
+        OFFSETS.update({n.note_id: r.offset for n, r in zip(notes, records, strict=True)})
 
     async with broker:
         await broker.start()
@@ -112,6 +121,7 @@ async def test_a_bad_record_in_a_batch_is_parked_alone_and_the_others_are_handle
     assert [header(r, "dlq_topic") for r in parked] == [TOPIC, TOPIC]
     assert {header(r, "dlq_error") for r in parked} == {"validation_failed"}
     assert batches.count(before) == 1 and batches.count(after) == 1
+    assert (OFFSETS[before], OFFSETS[after]) == (offsets[0], offsets[3])
 
 
 async def test_an_oversized_record_is_parked_as_such(batches: list[str]) -> None:
