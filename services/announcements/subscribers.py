@@ -1,8 +1,6 @@
 """Kafka consumers of the announcements service: one thin function per topic."""
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
@@ -10,6 +8,7 @@ from shared import topics
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
 from shared.kafka import batch_options
+from shared.kafka_context import KafkaMessage, from_context
 
 
 def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -> None:
@@ -22,7 +21,7 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
         **batch_options(settings, "announcements.clients", max_records=500),
     )
     async def on_client_records(
-        events: list[ClientRecordChanged], message: KafkaMessage, deps: Deps = Context("deps")
+        events: list[ClientRecordChanged], message: KafkaMessage, deps: Deps = from_context("deps")
     ) -> None:
         # A practice's roster is kept per partition, written by the partition's owner only.
         partitions = [r.partition for r in message.raw_message]
@@ -35,7 +34,7 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
         **batch_options(settings, "announcements.deliveries", max_records=500, linger=0.1),
     )
     async def on_deliveries(
-        events: list[DeliveryRecorded], message: KafkaMessage, deps: Deps = Context("deps")
+        events: list[DeliveryRecorded], message: KafkaMessage, deps: Deps = from_context("deps")
     ) -> None:
         # Counting exactly once needs each record's place in its partition.
         positions = [(r.partition, r.offset) for r in message.raw_message]

@@ -4,7 +4,6 @@ turning its event into domain terms (events.py) and calling its use cases."""
 import asyncio
 from typing import Annotated
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from pydantic import Field
 
@@ -17,6 +16,7 @@ from shared.events.clients import ClientRecordChanged
 from shared.events.notify import NotificationRequested
 from shared.events.threads import MessageSent, ThreadCreated, ThreadStateChanged
 from shared.kafka import batch_options, consumer_options
+from shared.kafka_context import from_context
 
 # `messaging.threads.v1` carries several event types; `event_type` tells them apart.
 ThreadEvent = Annotated[ThreadStateChanged | ThreadCreated, Field(discriminator="event_type")]
@@ -28,13 +28,15 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
     @broker.subscriber(
         topics.MESSAGING_ANNOUNCEMENTS, **consumer_options(settings, "notify.fanout.announcements")
     )
-    async def on_announcement(event: AnnouncementPublished, deps: Deps = Context("deps")) -> None:
+    async def on_announcement(
+        event: AnnouncementPublished, deps: Deps = from_context("deps")
+    ) -> None:
         await deps.parts.accept(events.part_of(event))
 
     @broker.subscriber(
         topics.MESSAGING_MESSAGES, **consumer_options(settings, "notify.fanout.messages")
     )
-    async def on_message(event: MessageSent, deps: Deps = Context("deps")) -> None:
+    async def on_message(event: MessageSent, deps: Deps = from_context("deps")) -> None:
         # The owner of the event's partition also keeps its live event for replay (every
         # instance's own live group shows it to that instance's streams).
         await asyncio.gather(
@@ -47,11 +49,13 @@ def register_subscribers(broker: KafkaBroker, settings: NotifySettings) -> None:
         register_job_consumer(broker, settings, documented=worker == 0)
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "notify.clients"))
-    async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
+    async def on_client_record(
+        event: ClientRecordChanged, deps: Deps = from_context("deps")
+    ) -> None:
         await deps.projections.record_client(events.client_contact(event))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **consumer_options(settings, "notify.read_state"))
-    async def on_thread_event(event: ThreadEvent, deps: Deps = Context("deps")) -> None:
+    async def on_thread_event(event: ThreadEvent, deps: Deps = from_context("deps")) -> None:
         if isinstance(event, ThreadStateChanged):
             await asyncio.gather(
                 deps.projections.record_read_state(events.read_state(event)),
@@ -71,7 +75,7 @@ def register_job_consumer(
         **consumer_options(settings, "notify.deliveries"),
         include_in_schema=documented,
     )
-    async def on_job(event: NotificationRequested, deps: Deps = Context("deps")) -> None:
+    async def on_job(event: NotificationRequested, deps: Deps = from_context("deps")) -> None:
         await deps.jobs.accept(events.job_of(event))
 
 
@@ -91,10 +95,12 @@ def register_live_subscribers(broker: KafkaBroker, settings: NotifySettings) -> 
         return options
 
     @broker.subscriber(topics.MESSAGING_MESSAGES, **live_group("messages"))
-    async def live_messages(batch: list[MessageSent], deps: Deps = Context("deps")) -> None:
+    async def live_messages(batch: list[MessageSent], deps: Deps = from_context("deps")) -> None:
         deps.feed.emit(*(events.message_arrived(event) for event in batch))
 
     @broker.subscriber(topics.MESSAGING_THREADS, **live_group("threads"))
-    async def live_thread_events(batch: list[ThreadEvent], deps: Deps = Context("deps")) -> None:
+    async def live_thread_events(
+        batch: list[ThreadEvent], deps: Deps = from_context("deps")
+    ) -> None:
         changed = (e for e in batch if isinstance(e, ThreadStateChanged))
         deps.feed.emit(*(events.unread_changed(event) for event in changed))

@@ -3,7 +3,6 @@
 from collections.abc import Callable
 
 from aiokafka import ConsumerRebalanceListener
-from faststream import Context
 from faststream.kafka import KafkaBroker
 
 from services.threads.deps import Deps
@@ -15,6 +14,7 @@ from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
 from shared.events.threads import InboxEntryChanged
 from shared.kafka import batch_options, consumer_options
+from shared.kafka_context import from_context
 
 
 class ForgetWritten(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -40,16 +40,18 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
     """Attach the service's consumers to the broker."""
 
     @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "threads.clients"))
-    async def on_client_record(event: ClientRecordChanged, deps: Deps = Context("deps")) -> None:
+    async def on_client_record(
+        event: ClientRecordChanged, deps: Deps = from_context("deps")
+    ) -> None:
         await deps.directory.record_client(event)
 
     @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
-    async def on_block_changed(event: BlockChanged, deps: Deps = Context("deps")) -> None:
+    async def on_block_changed(event: BlockChanged, deps: Deps = from_context("deps")) -> None:
         await deps.directory.record_block(event)
 
     @broker.subscriber(topics.PRACTICE_PROVIDERS, **consumer_options(settings, "threads.providers"))
     async def on_provider_record(
-        event: ProviderRecordChanged, deps: Deps = Context("deps")
+        event: ProviderRecordChanged, deps: Deps = from_context("deps")
     ) -> None:
         await deps.directory.record_provider(event)
 
@@ -59,7 +61,7 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
         listener=ForgetWritten(broker, lambda deps: deps.inboxes.forget_written()),
     )
     async def on_inbox_entries(
-        changes: list[InboxEntryChanged], deps: Deps = Context("deps")
+        changes: list[InboxEntryChanged], deps: Deps = from_context("deps")
     ) -> None:
         await deps.inboxes.apply(changes)
 
@@ -70,6 +72,6 @@ def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None
         listener=ForgetWritten(broker, lambda deps: deps.audit_records.forget_written()),
     )
     async def on_access_records(
-        records: list[AccessRecorded], deps: Deps = Context("deps")
+        records: list[AccessRecorded], deps: Deps = from_context("deps")
     ) -> None:
         await deps.audit_records.chain_records(records)
