@@ -31,10 +31,10 @@ KAFKA_LIBS = CACHE / "kafka-4.1.1" / "libs"
 
 
 def ferretdb_binary() -> Path:
-    """The binary infra.sh built: keyed by the wrapper's sources, else the newest one."""
-    sources = sorted((ROOT / "deploy/local/ferretdb").glob("*.go"))
+    """The binary infra.sh built: keyed by the wrapper's sources and patches, else the newest."""
+    here = ROOT / "deploy/local/ferretdb"
     digest = hashlib.sha256()
-    for path in [*sources, ROOT / "deploy/local/ferretdb/go.sum"]:
+    for path in [*sorted(here.glob("*.go")), here / "go.sum", *sorted(here.glob("*.patch"))]:
         digest.update(path.read_bytes())
     exact = CACHE / f"ferretdb-v1.24.2-{digest.hexdigest()[:12]}" / "ferretdb-local"
     if exact.exists():
