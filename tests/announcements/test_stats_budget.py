@@ -113,3 +113,27 @@ async def test_a_send_reads_by_id_only(watched: tuple[Service, Recorder], everyo
     commands = list(recorder.commands)
     assert any(name == "find" for name, _ in commands), commands
     assert all(id_only(name, c) for name, c in commands), commands
+
+
+async def test_a_clients_read_and_mark_of_one_announcement_read_by_id_only(
+    watched: tuple[Service, Recorder],
+) -> None:
+    service, recorder = watched
+    practice = await new_practice(service, active=2)
+    a = (await send(service.http, practice, {"all_clients": True}))["announcement_id"]
+    client = practice.client(practice.clients[1])
+
+    recorder.commands.clear()
+    recorder.recording = True
+    token = ON_REQUEST.set(True)
+    try:
+        got = await service.http.get(f"/v1/me/announcements/{a}", headers=client)
+        marked = await service.http.post(f"/v1/me/announcements/{a}/read", headers=client)
+    finally:
+        ON_REQUEST.reset(token)
+        recorder.recording = False
+
+    assert got.status_code == 200 and marked.status_code == 204
+    commands = list(recorder.commands)
+    assert any(name == "find" for name, _ in commands), commands
+    assert all(id_only(name, c) for name, c in commands), commands

@@ -1,6 +1,18 @@
-"""Announcements with their resolved recipients; texts sealed at rest."""
+"""Announcements with their resolved recipients; texts sealed at rest.
 
+An announcement's `_id` derives from its author's idempotency key, so a repeat is found by
+`_id` and a concurrent duplicate is turned away by the `_id` index. Its recipients are also
+stored by bucket (up to `BUCKET_SIZE` ids each, by a stable hash of the id), so whether a
+client is one of them is one read by `_id`. The lists by author and by recipient still
+query the collection (to move to `_id`-keyed lists like the threads' inboxes).
+"""
+
+import hashlib
+import math
+import zlib
 from typing import Any
+
+from pymongo.errors import BulkWriteError
 
 from services.announcements.domain import (
     Announcement,
@@ -15,10 +27,22 @@ from shared.crypto import EnvelopeCipher
 from shared.mongo import DuplicateKeyError
 from shared.outbox import new_revision
 
+# Recipients per bucket: whether a client is one is a read of one bucket by `_id`.
+BUCKET_SIZE = 1000
+DUPLICATE_KEY = 11000
 # Reads never need the (possibly 50,000 long) recipient list back.
 _WITHOUT_RECIPIENTS = {"recipient_ids": 0}
 # A publication needs the recipients and no text.
-_WITHOUT_TEXT = {"body": 0, "subject": 0}
+_WITHOUT_TEXT = {"body": 0, "subject": 0, "recipients": 0}
+
+
+def _bucket_of(recipient_id: str, buckets: int) -> int:
+    """The bucket a recipient's id falls in (stable across processes, unlike `hash`)."""
+    return zlib.crc32(recipient_id.encode()) % buckets
+
+
+def _bucket_id(announcement_id: str, digest: str, n: int) -> str:
+    return f"{announcement_id}:{digest}:{n}"
 
 
 class AnnouncementStore:
@@ -26,6 +50,7 @@ class AnnouncementStore:
 
     def __init__(self, db: Any, cipher: EnvelopeCipher) -> None:
         self._announcements = db["announcements"]
+        self._buckets = db["announcement_recipients"]
         self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
@@ -59,11 +84,37 @@ class AnnouncementStore:
             "sort_key": sort_key(created_at, announcement_id),
             **new_revision(),
         }
+        doc["recipients"] = await self._add_buckets(announcement_id, draft.recipient_ids)
         try:
             await self._announcements.insert_one(doc)
         except DuplicateKeyError:
             return None
         return _publication(doc)
+
+    async def _add_buckets(
+        self, announcement_id: str, recipient_ids: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Store the recipients by bucket (before the announcement: a stored one has all
+        of its own); what the announcement records to find them. Keyed by a digest of the
+        list, so a concurrent request with the same key but other recipients writes other
+        buckets, and a repeat of this one finds its buckets written already."""
+        digest = hashlib.sha256("\n".join(recipient_ids).encode()).hexdigest()[:16]
+        count = max(1, math.ceil(len(recipient_ids) / BUCKET_SIZE))
+        buckets: list[list[str]] = [[] for _ in range(count)]
+        for recipient_id in recipient_ids:
+            buckets[_bucket_of(recipient_id, count)].append(recipient_id)
+        try:
+            await self._buckets.insert_many(
+                [
+                    {"_id": _bucket_id(announcement_id, digest, n), "ids": ids}
+                    for n, ids in enumerate(buckets)
+                ],
+                ordered=False,
+            )
+        except BulkWriteError as error:
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise
+        return {"digest": digest, "buckets": count}
 
     async def publication(self, announcement_id: str) -> Publication | None:
         """A stored announcement as it is published, or None."""
@@ -101,19 +152,29 @@ class AnnouncementStore:
         self, announcement_id: str, practice_id: str, client_id: str
     ) -> Announcement | None:
         """One announcement if the client is among its recipients, else None."""
-        doc = await self._announcements.find_one(
-            {"_id": announcement_id, "practice_id": practice_id, "recipient_ids": client_id},
-            _WITHOUT_RECIPIENTS,
-        )
-        return self._announcement(doc) if doc else None
+        doc = await self._announcements.find_one({"_id": announcement_id}, _WITHOUT_RECIPIENTS)
+        if doc is None or not await self._addressed(doc, practice_id, client_id):
+            return None
+        return self._announcement(doc)
 
     async def is_addressed_to(self, announcement_id: str, practice_id: str, client_id: str) -> bool:
         """True when the client is among the announcement's recipients."""
-        count: int = await self._announcements.count_documents(
-            {"_id": announcement_id, "practice_id": practice_id, "recipient_ids": client_id},
-            limit=1,
+        doc = await self._announcements.find_one(
+            {"_id": announcement_id}, {"practice_id": 1, "recipients": 1}
         )
-        return count > 0
+        return doc is not None and await self._addressed(doc, practice_id, client_id)
+
+    async def _addressed(self, doc: dict[str, Any], practice_id: str, client_id: str) -> bool:
+        """Whether the client is a recipient: one read of the bucket that would hold them."""
+        if doc["practice_id"] != practice_id:
+            return False
+        where = doc.get("recipients")
+        if where is None:  # stored before recipients had buckets: its own list, read once
+            listed = await self._announcements.find_one({"_id": doc["_id"]}, {"recipient_ids": 1})
+            return listed is not None and client_id in listed["recipient_ids"]
+        n = _bucket_of(client_id, where["buckets"])
+        bucket = await self._buckets.find_one({"_id": _bucket_id(doc["_id"], where["digest"], n)})
+        return bucket is not None and client_id in bucket["ids"]
 
     async def _page(
         self, where: dict[str, Any], *, after: str | None, limit: int

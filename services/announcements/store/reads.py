@@ -14,7 +14,7 @@ a slot the client already holds past where its claim began.
 from typing import Any
 
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError, upsert
+from shared.mongo import DuplicateKeyError, drop_index, find_each, upsert
 
 
 def mark_id(announcement_id: str, client_id: str) -> str:
@@ -40,11 +40,10 @@ class ReadMarks:
         self._slots = db["read_slots"]
 
     async def ensure_indexes(self) -> None:
-        """One mark per announcement and client; a client's marks for the inbox."""
-        await self._reads.create_index(
-            [("announcement_id", 1), ("client_id", 1)], name="announcement_client", unique=True
-        )
-        await self._reads.create_index([("client_id", 1)], name="client")
+        """None: a mark's `_id` is its (announcement, client), unique and looked up by `_id`.
+        The indexes earlier versions kept go (every mark maintained them)."""
+        for name in ("announcement_client", "client"):
+            await drop_index(self._reads, name)
 
     async def claim_start(self, announcement_id: str) -> int:
         """Where a new reader's claim of a slot begins: a recent highest slot."""
@@ -72,12 +71,9 @@ class ReadMarks:
         return int(mark["claim_from"]) if mark is not None and "claim_from" in mark else None
 
     async def read_among(self, client_id: str, announcement_ids: list[str]) -> set[str]:
-        """Those of the announcements the client has read."""
-        cursor = self._reads.find(
-            {"client_id": client_id, "announcement_id": {"$in": announcement_ids}},
-            {"announcement_id": 1},
-        )
-        return {doc["announcement_id"] async for doc in cursor}
+        """Those of the announcements the client has read (their marks, read by `_id`)."""
+        marks = await find_each(self._reads, [mark_id(a, client_id) for a in announcement_ids])
+        return {a for a, mark in zip(announcement_ids, marks, strict=True) if mark is not None}
 
     async def count(self, announcement_id: str) -> int:
         """How many recipients have read the announcement: the highest slot taken."""

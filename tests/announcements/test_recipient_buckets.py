@@ -1,0 +1,77 @@
+"""Whether a client is among an announcement's recipients is one bucket read by `_id`.
+
+On the real FerretDB: an announcement's recipients are stored by bucket before it, so a
+client's read or mark of it never scans the announcements (whose recipient lists run to
+50,000 ids each).
+"""
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.announcements.domain import Draft
+from services.announcements.store import AnnouncementStore
+from services.announcements.store.announcements import BUCKET_SIZE
+from shared.crypto import EnvelopeCipher
+from tests.announcements.test_delivery_counts import Filters
+from tests.support import id_lookup, infra_env, unique
+
+
+@dataclass
+class Watched:
+    store: AnnouncementStore
+    db: Any
+    filters: Filters
+
+
+@pytest.fixture
+async def watched() -> AsyncIterator[Watched]:
+    filters = Filters()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra_env()["mongodb_url"], tz_aware=True, event_listeners=[filters]
+    )
+    name = unique("test_buckets_")
+    cipher = EnvelopeCipher({"k1": os.urandom(32)}, "k1")
+    try:
+        yield Watched(AnnouncementStore(client[name], cipher), client[name], filters)
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+def draft(practice_id: str, recipients: list[str], key: str = "k") -> Draft:
+    return Draft(practice_id, "p-1", key, "Closed on Friday.", None, tuple(recipients))
+
+
+async def test_every_recipient_and_no_one_else_is_addressed(watched: Watched) -> None:
+    practice = unique("pr-")
+    recipients = [f"c-{i}" for i in range(BUCKET_SIZE * 2 + 500)]
+    await watched.store.insert("a-1", draft(practice, recipients))
+    watched.filters.seen.clear()
+
+    for client_id in recipients[:: BUCKET_SIZE // 4]:
+        assert await watched.store.is_addressed_to("a-1", practice, client_id)
+    assert await watched.store.get_addressed_to("a-1", practice, recipients[-1]) is not None
+    assert not await watched.store.is_addressed_to("a-1", practice, "c-someone-else")
+    assert not await watched.store.is_addressed_to("a-1", unique("pr-"), recipients[0])
+    assert await watched.store.get_addressed_to("a-1", practice, "c-someone-else") is None
+    assert watched.filters.seen
+    assert all(id_lookup(f) for f in watched.filters.seen), watched.filters.seen
+    assert await watched.db["announcement_recipients"].count_documents({}) == 3
+
+
+async def test_a_rival_request_with_other_recipients_leaves_the_stored_one_whole(
+    watched: Watched,
+) -> None:
+    practice = unique("pr-")
+    assert await watched.store.insert("a-2", draft(practice, ["c-1", "c-2"])) is not None
+
+    # The same idempotency key (so the same id) with other recipients: turned away.
+    assert await watched.store.insert("a-2", draft(practice, ["c-3"])) is None
+
+    assert await watched.store.is_addressed_to("a-2", practice, "c-2")
+    assert not await watched.store.is_addressed_to("a-2", practice, "c-3")
