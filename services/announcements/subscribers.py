@@ -30,8 +30,9 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
     @broker.subscriber(
         topics.MESSAGING_DELIVERIES,
         # Stats are read, not waited on: a batch lingers so that a busy stream of direct
-        # messages' outcomes (which it skips) costs one batch per 100 ms, not one each.
-        **batch_options(settings, "announcements.deliveries", max_records=500, linger=0.1),
+        # messages' outcomes (which it skips) costs one batch per 100 ms, not one each; a
+        # fan-out's three outcomes per recipient are counted 2,000 at a time.
+        **batch_options(settings, "announcements.deliveries", max_records=2000, linger=0.1),
     )
     async def on_deliveries(
         events: list[DeliveryRecorded], message: KafkaMessage, deps: Deps = from_context("deps")
