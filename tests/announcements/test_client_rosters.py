@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.announcements.store import ClientProjection
 from services.announcements.store.clients import page_id, roster_id
 from shared.events.clients import ClientRecordChanged
-from tests.announcements.test_delivery_counts import Filters
-from tests.support import id_lookup, infra_env, unique
+from tests.announcements.watched_db import Filters, watched_database
+from tests.support import id_lookup, unique
 
 PAGE_SIZE = 3
 
@@ -29,17 +28,8 @@ class Watched:
 
 @pytest.fixture
 async def watched() -> AsyncIterator[Watched]:
-    filters = Filters()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra_env()["mongodb_url"], tz_aware=True, event_listeners=[filters]
-    )
-    name = unique("test_rosters_")
-    try:
-        projection = ClientProjection(client[name], partitions=2, page_size=PAGE_SIZE)
-        yield Watched(projection, client[name], filters)
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with watched_database("test_rosters_") as (db, filters):
+        yield Watched(ClientProjection(db, partitions=2, page_size=PAGE_SIZE), db, filters)
 
 
 async def upsert(watched: Watched, record: ClientRecordChanged, partition: int) -> None:

@@ -5,33 +5,15 @@ reproduced by writing a batch's counters without its stages (the crash after ste
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
 
 from services.announcements.domain import Outcome, Tally
 from services.announcements.store import DeliveryStats
-from tests.support import StartedCommands, id_lookup, infra_env, unique
-
-
-@dataclass
-class Filters(StartedCommands):
-    """The filters of every read and write sent."""
-
-    seen: list[dict[str, Any]] = field(default_factory=list)
-    commands: list[tuple[str, str]] = field(default_factory=list)
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        command = event.command
-        self.commands.append((event.command_name, str(command.get(event.command_name))))
-        if event.command_name == "find":
-            self.seen.append(dict(command.get("filter", {})))
-        elif event.command_name == "update":
-            self.seen.extend(dict(u["q"]) for u in command["updates"])
-        elif event.command_name in {"count", "aggregate", "distinct", "delete"}:
-            self.seen.append({"not": "an _id lookup"})
+from tests.announcements.watched_db import Filters, watched_database
+from tests.support import id_lookup, unique
 
 
 @dataclass
@@ -43,16 +25,8 @@ class Watched:
 
 @pytest.fixture
 async def watched() -> AsyncIterator[Watched]:
-    filters = Filters()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra_env()["mongodb_url"], tz_aware=True, event_listeners=[filters]
-    )
-    name = unique("test_counts_")
-    try:
-        yield Watched(DeliveryStats(client[name], partitions=6), client[name], filters)
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with watched_database("test_counts_") as (db, filters):
+        yield Watched(DeliveryStats(db, partitions=6), db, filters)
 
 
 class Topic:

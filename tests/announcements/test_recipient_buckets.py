@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.announcements.domain import Draft
 from services.announcements.store import AnnouncementStore
 from services.announcements.store.announcements import BUCKET_SIZE
 from shared.crypto import EnvelopeCipher
-from tests.announcements.test_delivery_counts import Filters
-from tests.support import id_lookup, infra_env, unique
+from tests.announcements.watched_db import Filters, watched_database
+from tests.support import id_lookup, unique
 
 
 @dataclass
@@ -30,17 +29,9 @@ class Watched:
 
 @pytest.fixture
 async def watched() -> AsyncIterator[Watched]:
-    filters = Filters()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra_env()["mongodb_url"], tz_aware=True, event_listeners=[filters]
-    )
-    name = unique("test_buckets_")
     cipher = EnvelopeCipher({"k1": os.urandom(32)}, "k1")
-    try:
-        yield Watched(AnnouncementStore(client[name], cipher), client[name], filters)
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with watched_database("test_buckets_") as (db, filters):
+        yield Watched(AnnouncementStore(db, cipher), db, filters)
 
 
 def draft(practice_id: str, recipients: list[str], key: str = "k") -> Draft:
