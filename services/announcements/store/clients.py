@@ -184,22 +184,26 @@ class _Roster:
         self.changed: set[int] = set()
         self.grew = False
         self._page_size = page_size
+        # Which page lists each client: a batch of adds is not a scan of every page each.
+        self._page_of = {c: n for n, ids in enumerate(pages) for c in ids}
 
     def add(self, client_id: str) -> str:
         """List a client (once: an earlier delivery of its record may have); its page."""
-        for n, ids in enumerate(self.pages):
-            if client_id in ids:
-                return page_id(self.id, n)
+        if client_id in self._page_of:
+            return page_id(self.id, self._page_of[client_id])
         if not self.pages or len(self.pages[-1]) >= self._page_size:
             self.pages.append([])
             self.grew = True
-        self.pages[-1].append(client_id)
-        self.changed.add(len(self.pages) - 1)
-        return page_id(self.id, len(self.pages) - 1)
+        n = len(self.pages) - 1
+        self.pages[n].append(client_id)
+        self._page_of[client_id] = n
+        self.changed.add(n)
+        return page_id(self.id, n)
 
     def remove(self, client_id: str, page: str) -> None:
         """Take a client off one of the pages (nothing if it is not there)."""
         n = int(page.rsplit(":", 1)[1])
-        if n < len(self.pages) and client_id in self.pages[n]:
+        if self._page_of.get(client_id) == n:
             self.pages[n].remove(client_id)
+            del self._page_of[client_id]
             self.changed.add(n)
