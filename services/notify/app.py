@@ -113,8 +113,7 @@ def build_service(settings: NotifySettings, stores: Stores, channels: Channels) 
         queue=stores.queue,
         dispatcher=Dispatcher(settings.notify_send_concurrency),
         release_horizon=lease,
-        # Two sweeps' worth: a sweep always finds work before it is due.
-        timer_horizon=timedelta(seconds=2 * settings.notify_sweep_interval_seconds),
+        timer_horizon=timedelta(seconds=settings.notify_timer_horizon_seconds),
     )
     outcomes = Outcomes(
         deliveries=stores.deliveries,
@@ -178,6 +177,7 @@ def build_service(settings: NotifySettings, stores: Stores, channels: Channels) 
         lease=lease,
         batch=SWEEP_BATCH,
     )
+    scheduler.revive_with(recovery.revive)
     return Service(deps=deps, scheduler=scheduler, recovery=recovery)
 
 
@@ -218,7 +218,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             broker.context.set_global("deps", service.deps)
             # Work this instance owned before a restart, and work of dead instances.
             await runtime.start(
-                service.recovery.sweep_forever(settings.notify_sweep_interval_seconds)
+                service.recovery.watch(
+                    every=min(
+                        settings.notify_lease_seconds / 4, settings.notify_sweep_interval_seconds
+                    ),
+                    sweep_every=settings.notify_sweep_interval_seconds,
+                )
             )
             runtime.report(app, "due_work", service.scheduler.due_work)
             try:

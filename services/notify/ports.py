@@ -64,10 +64,20 @@ class QueuePort(Protocol):
         now: datetime,
         *,
         owned_by: str | None = None,
-        due_soon: tuple[str, datetime] | None = None,
+        dead: Sequence[str] = (),
+        after: str | None = None,
     ) -> list[QueueEntry]:
-        """Entries whose lease ran out, those `owned_by` owned, and those an owner holds
-        that are due by a time (`due_soon`), a batch at a time."""
+        """Entries whose lease ran out, those `owned_by` owned and every entry of the `dead`
+        instances, in `_id` order past `after`, a batch at a time."""
+
+    async def beat(self, owner: str, alive_until: datetime) -> None:
+        """`owner` runs its work at least until then."""
+
+    async def gone(self, now: datetime) -> list[str]:
+        """Instances whose heartbeat has run out."""
+
+    async def forget(self, owner: str) -> None:
+        """A gone instance's work is all taken over."""
 
     async def claim(
         self, entry: QueueEntry, owner: str, lease_until: datetime

@@ -25,11 +25,16 @@ class NotifySettings(InfraSettings, SmtpSettings, PushSettings):
     notify_retry_base_seconds: float = Field(default=1.0, gt=0)
     notify_link_base_url: str = "https://portal.messaging.invalid"
     notify_heartbeat_seconds: float = Field(default=15, gt=0)
-    # Queued work runs on in-process timers; this slow sweep only picks up work whose owner
-    # died (its lease ran out). It reads the queue, which holds open work only.
-    notify_sweep_interval_seconds: float = Field(default=45, gt=0)
-    # Queued work belongs to its owner this long past its due time; then another may take it.
+    # Queued work runs on in-process timers. Instances renew a heartbeat every quarter lease
+    # and take over the work of one whose heartbeat ran out at once; besides, this slow
+    # backstop sweep reads the whole queue (open work only) for work nobody holds.
+    notify_sweep_interval_seconds: float = Field(default=900, gt=0)
+    # Queued work belongs to its owner this long past its due time, and an instance counts
+    # as alive this long after its last heartbeat; then another may take its work over.
     notify_lease_seconds: float = Field(default=120, gt=0)
+    # Work due later than this (a direct message's email) is parked without a timer of its
+    # own, and looked up again by `_id` once it is due within this horizon.
+    notify_timer_horizon_seconds: float = Field(default=60, gt=0)
     notify_send_timeout_seconds: float = Field(default=10, gt=0)
     # On a graceful stop, attempts in flight get this long to finish; the rest are released
     # at once for another instance (or the next start) to deliver, without waiting for a lease.

@@ -1,4 +1,4 @@
-"""The recovery sweep's one query, on the real database: what it hands out."""
+"""The recovery sweep's one query and the instances' heartbeats, on the real database."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -34,22 +34,40 @@ def entry(_id: str, owner: str, due_in: timedelta, lease: timedelta) -> QueueEnt
     )
 
 
-async def test_the_sweep_finds_expired_leases_and_an_owners_work_due_soon(
+async def test_the_sweep_finds_expired_leases_and_every_entry_of_a_gone_instance(
     queue: WorkQueue,
 ) -> None:
     minute, lease = timedelta(minutes=1), timedelta(minutes=2)
     await queue.add(
         [
-            entry("mine-soon", "me", minute, lease),
             entry("mine-later", "me", 15 * minute, lease),
+            entry("gone-soon", "gone", minute, lease),
+            entry("gone-later", "gone", 15 * minute, lease),
             entry("theirs-soon", "them", minute, lease),
             entry("theirs-expired", "them", -5 * minute, lease),
         ]
     )
     now = utcnow()
 
-    ticking = await queue.claimable(now)
-    horizon = await queue.claimable(now, due_soon=("me", now + 2 * minute))
+    backstop = await queue.claimable(now)
+    takeover = await queue.claimable(now, dead=["gone"])
+    restart = await queue.claimable(now, owned_by="me")
+    page = await queue.claimable(now, dead=["gone"], after="gone-soon")
 
-    assert {e.id for e in ticking} == {"theirs-expired"}
-    assert {e.id for e in horizon} == {"theirs-expired", "mine-soon"}
+    assert [e.id for e in backstop] == ["theirs-expired"]
+    assert [e.id for e in takeover] == ["gone-later", "gone-soon", "theirs-expired"]
+    assert [e.id for e in restart] == ["mine-later", "theirs-expired"]
+    assert [e.id for e in page] == ["theirs-expired"]  # in `_id` order, past the last one
+
+
+async def test_heartbeats_tell_which_instances_are_gone(queue: WorkQueue) -> None:
+    now = utcnow()
+    await queue.beat("stopped", now)
+    await queue.beat("alive", now + timedelta(minutes=2))
+    await queue.beat("late", now - timedelta(minutes=5))
+    await queue.beat("late", now + timedelta(minutes=2))  # it beat again: alive
+
+    assert await queue.gone(now) == ["stopped"]
+    await queue.forget("stopped")
+    assert await queue.gone(now) == []
+    assert sorted(await queue.gone(now + timedelta(minutes=3))) == ["alive", "late"]

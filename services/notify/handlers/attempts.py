@@ -45,10 +45,10 @@ class Attempts:
         """Try one delivery once and settle what happened; False if it was not the time to try."""
         started = utcnow()
         if not run.may_start(started, self.lease_margin):
-            # Too late to finish within the lease: this process lets go of the entry, so
-            # the next sweep (here or in another instance) takes it once the lease is over.
+            # Too late to finish within the lease: the entry is looked at again once its
+            # lease is over, and claimed anew (by this instance or another) before it runs.
             if run.queued:
-                self.scheduler.let_go(run.delivery.id)
+                self.scheduler.park(run.delivery.id, run.delivery.due_at, wake_at=run.lease_until)
             return False
         delivery = run.delivery
         profile = profile or await self.users.profile(delivery.job.recipient_id)

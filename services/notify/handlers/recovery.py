@@ -1,15 +1,20 @@
-"""The recovery sweep: queued work whose owner died (its lease ran out) gets a new owner.
+"""Recovery: queued work whose owner died or stopped gets a new owner; parked work wakes.
 
-It runs once at start (also taking back what this instance owned before a restart) and
-then every sweep interval. It is the only reader of the queue that is not by `_id`, and
-the queue holds open work only, so at rest it reads next to nothing.
+Every instance renews a heartbeat (one `_id` write every few tens of seconds) and reads
+the others' (a handful of documents). The queue itself is looked through only when that
+is worth it: at start (taking back what this instance owned before a restart), when
+another instance's heartbeat has run out (all its work is taken at once, whatever its
+leases say), and as a slow backstop for work nobody holds. So at rest the database is
+not asked to scan anything.
 """
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.notify.domain import QueueEntry
 from services.notify.handlers.jobs import Jobs
 from services.notify.handlers.parts import Parts
 from services.notify.handlers.scheduler import Scheduler
@@ -31,17 +36,14 @@ class Recovery:
     # Entries the queue hands out per pass: a full pass means there may be more.
     batch: int
 
-    async def sweep(self, *, at_start: bool = False) -> int:
+    async def sweep(self, *, at_start: bool = False, dead: Sequence[str] = ()) -> int:
         """Take over every claimable entry; returns how many this process took."""
         taken = 0
         owned_by = self.scheduler.owner if at_start else None
+        after: str | None = None
         while not self.scheduler.stopping:
             now = utcnow()
-            horizon = self.scheduler.timer_horizon
-            due_soon = (self.scheduler.owner, now + horizon) if horizon is not None else None
-            found = await self.queue.claimable(now, owned_by=owned_by, due_soon=due_soon)
-            owned_by = None  # own entries are claimed (and leased) by the first pass
-            before = taken
+            found = await self.queue.claimable(now, owned_by=owned_by, dead=dead, after=after)
             for entry in found:
                 if self.scheduler.holds(entry.id):
                     continue
@@ -50,27 +52,64 @@ class Recovery:
                 if claimed is None:
                     continue
                 taken += 1
-                if claimed.kind == "part":
-                    await self.parts.resume(claimed)
-                else:
-                    await self.jobs.resume(claimed)
-            if len(found) < self.batch or taken == before:
+                await self._resume(claimed)
+            if len(found) < self.batch:
                 break
+            after = found[-1].id
         if taken:
             log.info("queued work taken over", extra={"count": taken})
         return taken
 
-    async def sweep_forever(self, interval: float) -> None:
-        """Sweep at start (this instance's own entries first), then every `interval` seconds.
+    async def revive(self, entry_id: str) -> None:
+        """A parked entry woke: carry on with it, if it is still this instance's to run."""
+        entry = await self.queue.get(entry_id)
+        now = utcnow()
+        mine = entry is not None and entry.owner == self.scheduler.owner
+        if entry is None or (not mine and entry.lease_until > now):
+            self.scheduler.let_go(entry_id)  # settled meanwhile, or another instance has it
+            return
+        if not mine or entry.lease_until <= now:
+            claimed = await self.queue.claim(
+                entry, self.scheduler.owner, entry.takeover_lease(now, self.lease)
+            )
+            if claimed is None:
+                self.scheduler.let_go(entry_id)
+                return
+            entry = claimed
+        await self._resume(entry)
+
+    async def _resume(self, entry: QueueEntry) -> None:
+        if entry.kind == "part":
+            await self.parts.resume(entry)
+        else:
+            await self.jobs.resume(entry)
+
+    async def watch(self, *, every: float, sweep_every: float) -> None:
+        """Sweep at start; then every `every` seconds renew this instance's heartbeat and
+        sweep for the work of instances whose heartbeat ran out, and at least every
+        `sweep_every` seconds sweep anyway (work nobody holds: written by an instance
+        that never beat, or let go by one that is alive).
 
         In the background: a start with thousands of deliveries due (say, every email of a
         busy hour after an outage) must not hold up readiness while they are delivered.
         """
-        at_start = True
+        loop = asyncio.get_running_loop()
+        owner = self.scheduler.owner
+        swept_at: float | None = None
         while not self.scheduler.stopping:
             try:
-                await self.sweep(at_start=at_start)
-                at_start = False
+                now = utcnow()
+                await self.queue.beat(owner, now + self.lease)
+                dead = [i for i in await self.queue.gone(now) if i != owner]
+                if swept_at is None or dead or loop.time() - swept_at >= sweep_every:
+                    await self.sweep(at_start=swept_at is None, dead=dead)
+                    for instance in dead:
+                        await self.queue.forget(instance)
+                    if dead:
+                        log.info(
+                            "took over the work of stopped instances", extra={"instances": dead}
+                        )
+                    swept_at = loop.time()
             except Exception:
                 log.warning("recovery sweep failed; will retry", exc_info=True)
-            await asyncio.sleep(interval)
+            await asyncio.sleep(every)

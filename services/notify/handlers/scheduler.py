@@ -1,14 +1,18 @@
 """The in-process scheduler: this instance's queued work, run on timers instead of polling.
 
 Work this process queued (a delayed email, a retry, an announcement part) or took over
-from a dead instance runs on an asyncio timer at its due time. Nothing is polled: at
-rest the process sleeps. On a graceful stop, work in flight gets a grace period to
-finish; whatever is left, and work due soon, is released in the queue so the next
-instance to sweep (another one, or this one restarted) runs it at once instead of
+from a dead instance runs on an asyncio timer at its due time. Work due past the timer
+horizon (a direct message's email waits fifteen minutes) is parked instead: a heap of
+(wake time, id) pairs under one timer, each looked up again by `_id` when it wakes, so
+memory holds two small tuples per wait rather than a timer and its closure. Nothing is
+polled: at rest the process sleeps. On a graceful stop, work in flight gets a grace
+period to finish; whatever is left, and work due soon, is released in the queue so the
+next instance to sweep (another one, or this one restarted) runs it at once instead of
 waiting for the lease to run out.
 """
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -21,6 +25,11 @@ from shared.clock import utcnow
 log = logging.getLogger(__name__)
 
 Work = Callable[[], Coroutine[Any, Any, bool]]
+Revive = Callable[[str], Coroutine[Any, Any, None]]
+
+# Parked entries looked up at once when they wake, and how long a failed lookup waits.
+REVIVE_CONCURRENCY = 8
+REVIVE_RETRY = timedelta(seconds=30)
 
 
 class Scheduler:
@@ -41,14 +50,27 @@ class Scheduler:
         self.stopping = False
         self._queue = queue
         self._release_horizon = release_horizon
-        # Work due later than this gets no timer here: it waits in the queue, and the sweep
-        # takes it back once it is due within the horizon (memory stays bounded by the work
-        # due soon, not by, say, every unread message's delayed email).
+        # Work due later than this gets no timer of its own: it is parked until it is due
+        # within the horizon (timers and closures are kept for the work due soon only).
         self.timer_horizon = timer_horizon
         self._held: dict[str, datetime] = {}  # entry id -> due time
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._parked: list[tuple[datetime, str]] = []  # a heap of (wake time, entry id)
+        self._wakes: dict[str, datetime] = {}  # entry id -> its current wake time
+        self._wake: tuple[datetime, asyncio.TimerHandle] | None = None
+        self._revive: Revive | None = None
+        self._reviving: set[asyncio.Task[None]] = set()
         self._parts = asyncio.Semaphore(part_concurrency)
         self._background: set[asyncio.Task[None]] = set()
+
+    def revive_with(self, revive: Revive) -> None:
+        """What a parked entry's wake runs: look the entry up and carry on with it."""
+        self._revive = revive
+
+    @property
+    def parked(self) -> int:
+        """Entries waiting to wake (no timer of their own yet)."""
+        return len(self._wakes)
 
     def holds(self, entry_id: str) -> bool:
         """True while this process runs (or will run) the entry."""
@@ -70,19 +92,78 @@ class Scheduler:
     def let_go(self, entry_id: str) -> None:
         """This process no longer runs the entry: a sweep may take it over."""
         self._held.pop(entry_id, None)
+        self._wakes.pop(entry_id, None)
         timer = self._timers.pop(entry_id, None)
         if timer is not None:
             timer.cancel()
 
+    def park(self, entry_id: str, due_at: datetime, *, wake_at: datetime) -> None:
+        """Keep the entry without a timer: at `wake_at` it is looked up again by `_id` (the
+        revive hook) and carried on, if it is still this process's to run."""
+        if self.stopping:
+            return
+        self.hold(entry_id, due_at)
+        if (timer := self._timers.pop(entry_id, None)) is not None:
+            timer.cancel()
+        self._wakes[entry_id] = wake_at
+        heapq.heappush(self._parked, (wake_at, entry_id))
+        self._arm()
+
+    def _arm(self) -> None:
+        """One timer, for the earliest parked entry."""
+        if not self._parked or self.stopping:
+            return
+        first = self._parked[0][0]
+        if self._wake is not None:
+            if self._wake[0] <= first:
+                return
+            self._wake[1].cancel()
+        delay = max(0.0, (first - utcnow()).total_seconds())
+        handle = asyncio.get_running_loop().call_later(delay, self._woken)
+        self._wake = (first, handle)
+
+    def _woken(self) -> None:
+        self._wake = None
+        now = utcnow()
+        due: list[str] = []
+        while self._parked and self._parked[0][0] <= now:
+            wake_at, entry_id = heapq.heappop(self._parked)
+            if self._wakes.get(entry_id) == wake_at:  # else settled, re-timed or re-parked
+                del self._wakes[entry_id]
+                due.append(entry_id)
+        if due:
+            task = asyncio.create_task(self._revive_all(due))
+            self._reviving.add(task)
+            task.add_done_callback(self._reviving.discard)
+        self._arm()
+
+    async def _revive_all(self, entry_ids: list[str]) -> None:
+        assert self._revive is not None, "parked work needs a revive hook (revive_with)"
+        revive = self._revive
+        slots = asyncio.Semaphore(REVIVE_CONCURRENCY)
+
+        async def one(entry_id: str) -> None:
+            async with slots:
+                if self.stopping or entry_id not in self._held:
+                    return
+                try:
+                    await revive(entry_id)
+                except Exception:
+                    log.warning("parked work could not be looked up; trying again", exc_info=True)
+                    self.park(entry_id, self._held[entry_id], wake_at=utcnow() + REVIVE_RETRY)
+
+        await asyncio.gather(*(one(i) for i in entry_ids))
+
     def at(self, entry_id: str, due_at: datetime, work: Work) -> None:
         """Run `work` when the entry is due (at once if it is due already); work due past
-        the timer horizon is left in the queue to the sweep."""
+        the timer horizon is parked until it is due within it."""
         if self.stopping:
             return
         if self.timer_horizon is not None and due_at > utcnow() + self.timer_horizon:
-            self.let_go(entry_id)
+            self.park(entry_id, due_at, wake_at=due_at - self.timer_horizon)
             return
         self.hold(entry_id, due_at)
+        self._wakes.pop(entry_id, None)
         if (previous := self._timers.pop(entry_id, None)) is not None:
             previous.cancel()
         delay = max(0.0, (due_at - utcnow()).total_seconds())
@@ -122,6 +203,12 @@ class Scheduler:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        if self._wake is not None:
+            self._wake[1].cancel()
+            self._wake = None
+        for reviving in self._reviving:
+            reviving.cancel()
+        await asyncio.gather(*self._reviving, return_exceptions=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         background = set(self._background)
@@ -132,10 +219,13 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         horizon = utcnow() + self._release_horizon
-        # Work due later stays ours: a restart takes it back at once; another instance
-        # after its lease. Work due now is handed over without that wait.
+        # Work due now is free to take at once; the rest goes to whichever instance next
+        # sees this one's heartbeat ended (said below), or back to this one when it restarts.
         soon = [entry_id for entry_id, due in self._held.items() if due <= horizon]
         if soon:
             await self._queue.release(soon)
             log.info("released queued work on shutdown", extra={"count": len(soon)})
         self._held.clear()
+        self._wakes.clear()
+        self._parked.clear()
+        await self._queue.beat(self.owner, utcnow())

@@ -7,12 +7,16 @@ and any instance may take the entry over. Takeovers are made exclusive without a
 updates (the development server has none): a claim document is inserted whose id every
 racer computes alike from the entry's generation, so exactly one insert succeeds.
 
-Every access is by `_id` except `claimable`, the recovery sweep's one query, which runs
-at start and then every few tens of seconds, never per event; it reads this collection
-alone, and the collection holds open work only (empty at rest but for delayed emails).
+Every instance keeps a heartbeat document (`notify_instances`, by `_id`): the others
+read those few documents now and then to learn which instance died or stopped, and only
+then look through the queue for its work. `claimable`, that look, is the one query not
+by `_id`: it runs at start, when an instance is gone, and as a slow backstop, never per
+event; it reads this collection alone, which holds open work only (at rest, the delayed
+emails of unread messages).
 """
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -75,6 +79,7 @@ class WorkQueue:
     def __init__(self, db: Any) -> None:
         self._queue = db["delivery_queue"]
         self._claims = db["delivery_claims"]
+        self._instances = db["notify_instances"]
 
     async def drop_legacy_indexes(self) -> None:
         """Earlier versions polled the queue by due time through an index; nothing does now."""
@@ -130,25 +135,45 @@ class WorkQueue:
         now: datetime,
         *,
         owned_by: str | None = None,
-        due_soon: tuple[str, datetime] | None = None,
+        dead: Sequence[str] = (),
+        after: str | None = None,
     ) -> list[QueueEntry]:
-        """Entries whose lease has run out (at start, also those this instance owned before;
-        with `due_soon`, also an owner's entries due by then, which it keeps no timer for).
+        """Entries whose lease has run out, and every entry of the `dead` instances (at start,
+        also those this instance owned before), in `_id` order from past `after`, a batch
+        at a time.
 
         The recovery sweep's query: it reads the whole queue, which holds open work only,
-        at start and every sweep interval; nothing on a request or consumer path calls it.
+        at start, when an instance is gone and as a slow backstop; nothing on a request or
+        consumer path calls it.
         """
-        expired: list[dict[str, Any]] = [
+        takeable: list[dict[str, Any]] = [
             {"lease_until": {"$lte": now}},
             {"lease_until": {"$exists": False}},
         ]
         if owned_by is not None:
-            expired.append({"owner": owned_by})
-        if due_soon is not None:
-            owner, due_by = due_soon
-            expired.append({"owner": owner, "due_at": {"$lte": due_by}})
-        cursor = self._queue.find({"$or": expired}, {"part": 0}).limit(SWEEP_BATCH)
+            takeable.append({"owner": owned_by})
+        if dead:
+            takeable.append({"owner": {"$in": list(dead)}})
+        selector: dict[str, Any] = {"$or": takeable}
+        if after is not None:
+            selector["_id"] = {"$gt": after}
+        cursor = self._queue.find(selector, {"part": 0}).sort("_id", 1).limit(SWEEP_BATCH)
         return [_entry(doc) async for doc in cursor]
+
+    async def beat(self, owner: str, alive_until: datetime) -> None:
+        """`owner` runs its work at least until then (a stopping instance says: until now)."""
+        await self._instances.update_one(
+            {"_id": owner}, {"$set": {"alive_until": alive_until}}, upsert=True
+        )
+
+    async def gone(self, now: datetime) -> list[str]:
+        """Instances whose heartbeat has run out: every one of them, a handful of documents."""
+        docs = self._instances.find({}, {"alive_until": 1})
+        return [d["_id"] async for d in docs if d.get("alive_until", now) <= now]
+
+    async def forget(self, owner: str) -> None:
+        """A gone instance's work is all taken over: stop looking for it."""
+        await self._instances.delete_one({"_id": owner})
 
     async def claim(
         self, entry: QueueEntry, owner: str, lease_until: datetime

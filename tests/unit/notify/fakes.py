@@ -64,6 +64,8 @@ class FakeQueue:
 
     entries: dict[str, QueueEntry] = field(default_factory=dict)
     claims: set[str] = field(default_factory=set)
+    instances: dict[str, datetime] = field(default_factory=dict)
+    beats: list[str] = field(default_factory=list)
 
     async def add(self, entries: list[QueueEntry]) -> set[str]:
         existing = {e.id for e in entries if e.id in self.entries}
@@ -96,15 +98,28 @@ class FakeQueue:
         now: datetime,
         *,
         owned_by: str | None = None,
-        due_soon: tuple[str, datetime] | None = None,
+        dead: Sequence[str] = (),
+        after: str | None = None,
     ) -> list[QueueEntry]:
-        return [
-            e
-            for e in self.entries.values()
-            if e.lease_until <= now
-            or (owned_by is not None and e.owner == owned_by)
-            or (due_soon is not None and e.owner == due_soon[0] and e.due_at <= due_soon[1])
-        ]
+        return sorted(
+            (
+                e
+                for e in self.entries.values()
+                if (after is None or e.id > after)
+                and (e.lease_until <= now or e.owner in dead or (owned_by and e.owner == owned_by))
+            ),
+            key=lambda e: e.id,
+        )
+
+    async def beat(self, owner: str, alive_until: datetime) -> None:
+        self.beats.append(owner)
+        self.instances[owner] = alive_until
+
+    async def gone(self, now: datetime) -> list[str]:
+        return [i for i, until in self.instances.items() if until <= now]
+
+    async def forget(self, owner: str) -> None:
+        self.instances.pop(owner, None)
 
     async def claim(
         self, entry: QueueEntry, owner: str, lease_until: datetime

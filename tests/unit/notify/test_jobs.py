@@ -20,7 +20,7 @@ from services.notify.domain import (
 )
 from services.notify.events import recorded_event
 from shared.clock import utcnow
-from tests.unit.notify.world import LEASE, OWNER, World
+from tests.unit.notify.world import LEASE, OWNER, World, until
 
 
 def message_job(recipient: str = "c-1", seq: int = 3) -> Job:
@@ -75,27 +75,47 @@ async def test_a_messages_email_waits_for_its_delay_and_goes_if_still_unread(
     assert world.mailer.sent == [("c1@x.org", "https://portal.test/threads/t-1")]
 
 
-async def test_work_due_past_the_timer_horizon_waits_in_the_queue_for_the_sweep(
+async def test_work_due_past_the_timer_horizon_is_parked_then_looked_up_by_id(
     make_world: Callable[..., World],
 ) -> None:
-    world = make_world(email_delay=timedelta(minutes=15), timer_horizon=timedelta(seconds=90))
+    world = make_world(
+        email_delay=timedelta(milliseconds=300), timer_horizon=timedelta(milliseconds=100)
+    )
     world.clients.contacts["c-1"] = ClientContact("c-1", "pr-1", "c1@x.org", active=True)
     job = message_job()
 
     await world.jobs.accept(job)
     waiting = await world.record(job, "email")
     assert waiting is not None and waiting.status == "pending"
-    assert not world.scheduler.holds(waiting.id)  # no timer kept for a 15-minute wait
-    assert await world.recovery.sweep() == 0  # not due within the horizon yet
-    # Fifteen minutes later: the record and its entry are due.
-    now = utcnow()
-    world.deliveries.records[waiting.id] = replace(waiting, due_at=now)
-    entry = world.queue.entries[waiting.id]
-    world.queue.entries[waiting.id] = replace(entry, due_at=now)
+    assert world.scheduler.holds(waiting.id)  # still this instance's: no sweep takes it
+    assert world.scheduler.parked == 1  # but no timer of its own yet
+    assert await world.recovery.sweep() == 0
 
-    assert await world.recovery.sweep() == 1
-    assert (await world.settled(job, "email")).status == "sent"
+    email = await world.settled(job, "email")
+    assert email.status == "sent"
+    assert world.scheduler.parked == 0
     assert world.mailer.sent == [("c1@x.org", "https://portal.test/threads/t-1")]
+
+
+async def test_a_parked_entry_another_instance_took_over_is_let_go(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(email_delay=timedelta(milliseconds=300), timer_horizon=timedelta(0))
+    world.clients.contacts["c-1"] = ClientContact("c-1", "pr-1", "c1@x.org", active=True)
+    job = message_job()
+    await world.jobs.accept(job)
+    waiting = await world.record(job, "email")
+    assert waiting is not None and world.scheduler.parked == 1
+    entry = world.queue.entries[waiting.id]
+    world.queue.entries[waiting.id] = replace(entry, owner="other", gen=entry.gen + 1)
+
+    async def let_go() -> bool | None:
+        return None if world.scheduler.holds(waiting.id) else True
+
+    await until(let_go)
+
+    assert world.mailer.sent == []
+    assert world.queue.entries[waiting.id].owner == "other"
 
 
 async def test_a_messages_email_is_skipped_when_read_during_the_delay(
@@ -229,23 +249,26 @@ async def test_a_resumed_pending_delivery_is_attempted(world: World) -> None:
     assert (await world.settled(job, "push")).status == "sent"
 
 
-async def test_an_attempt_too_late_in_its_lease_is_left_to_the_next_sweep(world: World) -> None:
+async def test_an_attempt_too_late_in_its_lease_is_claimed_again_once_the_lease_is_over(
+    world: World,
+) -> None:
     world.users.add_device("c-1", "tok-1")
     job = message_job()
     push = new_delivery(job, "push", utcnow())
     await world.deliveries.add([push])
-    await world.queue.add([entry := entry_of(push, created=utcnow())])
+    lease_until = utcnow() + timedelta(milliseconds=200)
+    entry = replace(entry_of(push, created=utcnow()), lease_until=lease_until)
+    await world.queue.add([entry])
     world.scheduler.hold(entry.id, push.due_at)
     # The lease ends within the attempts' margin (30 s): no time to finish it safely.
-    late = Attempt(push, lease_until=utcnow() + timedelta(seconds=10))
+    late = Attempt(push, lease_until=lease_until)
 
     assert await world.attempts.attempt(late) is False
-    assert not world.scheduler.holds(entry.id)  # else the sweep would skip it for good
+    assert world.scheduler.parked == 1  # looked at again when the lease is over
     assert world.push.requests == []
-    world.queue.entries[entry.id] = replace(entry, lease_until=utcnow())  # the lease ran out
 
-    assert await world.recovery.sweep() == 1
     assert (await world.settled(job, "push")).status == "sent"
+    assert world.queue.claims == {f"{entry.id}#{entry.gen}"}  # claimed anew, not just run
 
 
 async def test_a_resumed_settled_delivery_is_published_again_and_its_entry_goes(

@@ -1,7 +1,8 @@
 """Announcement parts (the Parts use case) and the recovery sweep, on in-memory fakes."""
 
+import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notify.domain import (
     Channel,
@@ -162,6 +163,40 @@ async def test_at_start_the_sweep_takes_back_this_instances_own_work(
     assert len(world.push.pushes_to("tok-1")) == 1
 
 
+async def test_a_gone_instances_work_is_taken_at_once_whatever_its_leases(world: World) -> None:
+    for r in ("c-1", "c-2"):
+        world.users.add_device(r, f"tok-{r}")
+    now = utcnow()
+    gone, alive = part_of(["c-1"]), Part("a-2", "pr-1", 1, ("c-2",))
+    # Both leases run for an hour; only the first owner's heartbeat has ended.
+    await world.queue.add(
+        [
+            QueueEntry.for_part(gone, "stopped", timedelta(hours=1), now),
+            QueueEntry.for_part(alive, "alive", timedelta(hours=1), now),
+        ]
+    )
+    world.queue.instances.update(stopped=now, alive=now + timedelta(hours=1))
+    watching = asyncio.create_task(world.recovery.watch(every=0.01, sweep_every=3600))
+    try:
+        await until(lambda: entry_gone(world, part_entry_id(gone)))
+        # The start sweep and the next looks have run: what the live owner holds stays its own.
+        await until(lambda: _beats_after(world, now))
+    finally:
+        world.scheduler.stopping = True
+        await watching
+
+    assert len(world.push.pushes_to("tok-c-1")) == 1
+    assert world.push.pushes_to("tok-c-2") == []
+    assert world.queue.entries[part_entry_id(alive)].owner == "alive"
+    assert set(world.queue.instances) == {"alive", OWNER}  # the stopped one is forgotten
+
+
+async def _beats_after(world: World, since: datetime) -> bool | None:
+    """Two heartbeats of this instance since `since` (a look after the takeover)."""
+    beats = world.queue.beats.count(OWNER)
+    return True if beats >= 2 and world.queue.instances[OWNER] > since else None
+
+
 async def test_a_stop_releases_work_due_soon_and_keeps_later_work(
     make_world: Callable[..., World],
 ) -> None:
@@ -177,7 +212,9 @@ async def test_a_stop_releases_work_due_soon_and_keeps_later_work(
     [released] = due_soon.queue.entries.values()
     [kept] = due_later.queue.entries.values()
     assert released.owner is None and released.lease_until <= utcnow()
-    assert kept.owner == OWNER  # due after the release horizon: a restart takes it back
+    assert kept.owner == OWNER  # due after the release horizon: not released one by one,
+    # but the heartbeat says this instance is gone, so another takes it all at its next look
+    assert due_later.queue.instances[OWNER] <= utcnow()
 
 
 def _new(job: Job, channel: Channel) -> Delivery:

@@ -103,6 +103,7 @@ class World:
             push_batch=self.push_batch,
         )
         self.recovery = Recovery(self.queue, self.jobs, self.parts, self.scheduler, LEASE, 500)
+        self.scheduler.revive_with(self.recovery.revive)
 
     async def record(self, job: Job, channel: Channel) -> Delivery | None:
         """The job's record of one channel."""
