@@ -12,7 +12,9 @@ Budgets (commands per request, warm caches):
 - a client's send: 8 — the same, plus the block check and the client's name;
 - a page of 20 messages: 22 — the 20 slots, one probe past the newest, and the caller's
   view the first time this process sees the thread (its audit record is an event);
-- the thread list and the red dot: 1 each — the caller's inbox document.
+- the thread list and the red dot: 1 each — the caller's inbox document;
+- a retry of an old message: its thread's slots by `_id`, newest first, in probes that
+  double (20, 40, 80, ... slots), never a filter on the collection.
 The inbox and audit consumers' own commands are counted apart: they follow the request,
 off its path, and must be `_id` lookups too.
 """
@@ -32,6 +34,8 @@ from tests.support import StartedCommands, id_lookup, running, unique
 from tests.threads.conftest import threads_settings
 from tests.threads.factory import Conversation, box, conversation, red_dot, send
 
+# A retry this many messages after its first attempt (the first probes cover 20 + 40 + 80).
+OLDER_THAN_THE_FIRST_PROBES = 230
 READS_AND_WRITES = {"find", "findAndModify", "update", "delete", "insert", "count", "aggregate"}
 # Deletes of published intents name many ids at once; they run after the request, on a
 # collection that holds only work in flight.
@@ -221,3 +225,21 @@ async def test_the_inbox_consumer_writes_by_id(watched: Watched) -> None:
     inbox_commands = [(n, c) for n, c in watched.commands if collection_of(n, c) == "inboxes"]
     assert inbox_commands, "the consumer wrote nothing"
     assert all(by_id_only(name, c) for name, c in inbox_commands), inbox_commands
+
+
+async def test_a_retry_of_an_old_message_reads_only_its_threads_slots(watched: Watched) -> None:
+    chat = await warm(watched)
+    first = await send(watched.http, chat.thread_id, chat.provider, cmid=(cmid := unique("m-")))
+    for _ in range(OLDER_THAN_THE_FIRST_PROBES):
+        await send(watched.http, chat.thread_id, chat.client)
+
+    again, commands = await record(
+        watched, send(watched.http, chat.thread_id, chat.provider, cmid=cmid)
+    )
+
+    assert (again["message_id"], again["seq"]) == (first["message_id"], first["seq"])
+    # Before, past 200 slots back, this was a filter on the whole collection.
+    assert all(by_id_only(name, c) for name, c in commands), commands
+    print(
+        f"\n[threads] a retry {OLDER_THAN_THE_FIRST_PROBES} messages back: {len(commands)} commands"
+    )
