@@ -47,6 +47,12 @@ class Recovery:
             for entry in found:
                 if self.scheduler.holds(entry.id):
                     continue
+                if entry.owner == self.scheduler.owner and entry.lease_until > now:
+                    # Its own from before a restart: no claim needed now; it is looked up
+                    # by `_id` when due, and claimed then only if its lease has run out.
+                    self.scheduler.adopt(entry.id, entry.due_at)
+                    taken += 1
+                    continue
                 lease_until = entry.takeover_lease(now, self.lease)
                 claimed = await self.queue.claim(entry, self.scheduler.owner, lease_until)
                 if claimed is None:

@@ -109,6 +109,11 @@ class Scheduler:
         heapq.heappush(self._parked, (wake_at, entry_id))
         self._arm()
 
+    def adopt(self, entry_id: str, due_at: datetime) -> None:
+        """Run an entry this process owns already (from before a restart) when it is due."""
+        horizon = self.timer_horizon or timedelta(0)
+        self.park(entry_id, due_at, wake_at=max(utcnow(), due_at - horizon))
+
     def _arm(self) -> None:
         """One timer, for the earliest parked entry."""
         if not self._parked or self.stopping:

@@ -28,8 +28,9 @@ from services.notify.store.deliveries import DUPLICATE_KEY
 from shared.clock import utcnow
 from shared.mongo import DuplicateKeyError, drop_index
 
-# Entries the sweep takes on per pass.
-SWEEP_BATCH = 500
+# Entries the sweep takes on per pass: each pass reads the whole queue on the development
+# server, so few large passes (a restart may find tens of thousands of email waits).
+SWEEP_BATCH = 5_000
 UPDATE_CONCURRENCY = 16
 
 

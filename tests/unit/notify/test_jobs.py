@@ -97,6 +97,22 @@ async def test_work_due_past_the_timer_horizon_is_parked_then_looked_up_by_id(
     assert world.mailer.sent == [("c1@x.org", "https://portal.test/threads/t-1")]
 
 
+async def test_after_a_restart_its_own_waits_are_parked_again_without_a_claim(
+    make_world: Callable[..., World],
+) -> None:
+    before = make_world(email_delay=timedelta(minutes=15), timer_horizon=timedelta(seconds=60))
+    before.clients.contacts["c-1"] = ClientContact("c-1", "pr-1", "c1@x.org", active=True)
+    await before.jobs.accept(message_job())
+    after = make_world(
+        timer_horizon=timedelta(seconds=60), queue=before.queue, deliveries=before.deliveries
+    )
+
+    assert await after.recovery.sweep(at_start=True) == 1
+
+    assert after.scheduler.parked == 1
+    assert after.queue.claims == set()  # no write: it is still this instance's entry
+
+
 async def test_a_parked_entry_another_instance_took_over_is_let_go(
     make_world: Callable[..., World],
 ) -> None:
