@@ -11,6 +11,8 @@ from shared.metrics import DbCommandMetrics
 from shared.settings import MongoSettings
 
 UPDATE_CONCURRENCY = 16
+# The server's code for a unique-key collision (in a bulk write's per-document errors).
+DUPLICATE_KEY = 11000
 # Ids per `{_id: {$in: [...]}}` read, and such reads in flight at once (`find_each`).
 ID_BATCH = 100
 BATCHES_IN_FLIGHT = 4

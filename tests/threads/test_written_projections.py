@@ -166,3 +166,41 @@ async def test_the_head_is_stored_every_few_records_and_read_past(watched: Watch
     assert await AuditChain(watched.db).append(practice, [access(practice)]) == HEAD_EVERY + 4
     newest = await chain.at(practice, HEAD_EVERY + 4)
     assert newest is not None and newest["prev_hash"] == last["hash"]
+
+
+async def test_a_redelivered_batch_chains_only_its_new_records(watched: Watched) -> None:
+    chain, practice = AuditChain(watched.db), unique("pr-")
+    await chain.ensure_indexes()
+    first, second, third = (access(practice) for _ in range(3))
+    await chain.append(practice, [first, second])
+    chain.forget_written()  # the batch comes again after a restart, with one more record
+
+    assert await chain.append(practice, [first, second, third]) == 3
+
+    stored = [await chain.at(practice, n) for n in (1, 2, 3, 4)]
+    assert [r and r["event_id"] for r in stored] == [
+        str(first.event_id),
+        str(second.event_id),
+        str(third.event_id),
+        None,
+    ]
+    assert stored[2] is not None and stored[1] is not None
+    assert stored[2]["prev_hash"] == stored[1]["hash"]
+
+
+async def test_an_event_chained_already_is_skipped_and_the_rest_of_its_batch_goes_on(
+    watched: Watched,
+) -> None:
+    chain, practice = AuditChain(watched.db), unique("pr-")
+    await chain.ensure_indexes()
+    early, later, new = (access(practice) for _ in range(3))
+    await chain.append(practice, [early, later])
+
+    # `early` again, at the head of a batch: chained at position 1 already, so `new` is 3.
+    assert await AuditChain(watched.db).append(practice, [early, new]) == 3
+
+    third = await chain.at(practice, 3)
+    second = await chain.at(practice, 2)
+    assert third is not None and second is not None
+    assert (third["event_id"], third["prev_hash"]) == (str(new.event_id), second["hash"])
+    assert await chain.at(practice, 4) is None

@@ -24,12 +24,11 @@ from services.announcements.domain import (
 )
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
-from shared.mongo import DuplicateKeyError
+from shared.mongo import DUPLICATE_KEY, DuplicateKeyError
 from shared.outbox import new_revision
 
 # Recipients per bucket: whether a client is one is a read of one bucket by `_id`.
 BUCKET_SIZE = 1000
-DUPLICATE_KEY = 11000
 # Reads never need the (possibly 50,000 long) recipient list back.
 _WITHOUT_RECIPIENTS = {"recipient_ids": 0}
 # A publication needs the recipients and no text.

@@ -31,9 +31,8 @@ from pymongo.errors import BulkWriteError
 
 from services.announcements.domain import Counter, Outcome, Reach, Tally, count_outcomes
 from shared.clock import utcnow
-from shared.mongo import find_each, update_each
+from shared.mongo import DUPLICATE_KEY, find_each, update_each
 
-DUPLICATE_KEY = 11000
 # Recipients' reaches kept in memory at most (the oldest counters' are forgotten first).
 KNOWN_REACHES_LIMIT = 100_000
 

@@ -16,9 +16,8 @@ from pymongo.errors import BulkWriteError
 from services.notify.domain import Delivery, Job
 from shared.batching import InsertBatcher
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError, drop_index, find_each
+from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index, find_each
 
-DUPLICATE_KEY = 11000
 # Lookups by `_id` in flight at once when many records are read (recovery, tests).
 READ_CONCURRENCY = 32
 

@@ -24,9 +24,8 @@ from typing import Any
 from pymongo.errors import BulkWriteError
 
 from services.notify.domain import Part, QueueEntry
-from services.notify.store.deliveries import DUPLICATE_KEY
 from shared.clock import utcnow
-from shared.mongo import DuplicateKeyError, drop_index
+from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index
 
 # Entries the sweep takes on per pass: each pass reads the whole queue on the development
 # server, so few large passes (a restart may find tens of thousands of email waits).

@@ -10,9 +10,11 @@ no atomic update needed); a unique index on the event id drops a record publishe
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.errors import BulkWriteError
+
 from shared.audit import GENESIS, record_hash, record_id
 from shared.events.audit import AccessRecorded
-from shared.mongo import DuplicateKeyError, find_by_id
+from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, find_by_id
 
 # Chain heads the appending consumer keeps after writing them (its next append reads none).
 WRITTEN_HEADS_KEPT = 10_000
@@ -50,19 +52,31 @@ class AuditChain:
         written = self._written.pop(practice_id, None)
         position, prev_hash = written or await self.head(practice_id)
         started = position
-        for event in events:
-            record = _record(event, position + 1, prev_hash)
+        pending = list(events)
+        while pending:
+            records = _chained(pending, position, prev_hash)
             try:
-                await self.records.insert_one(record)
-            except DuplicateKeyError:
+                # One ordered write for the batch: it stops at the first collision.
+                await self.records.insert_many(records, ordered=True)
+            except BulkWriteError as error:
+                collided = _first_duplicate(error)
+                if collided > 0:
+                    position, prev_hash = (
+                        records[collided - 1]["position"],
+                        records[collided - 1]["hash"],
+                    )
+                record = records[collided]
                 existing = await find_by_id(self.records, record["_id"])
                 if existing is not None and existing["event_id"] == record["event_id"]:
                     position, prev_hash = existing["position"], existing["hash"]  # redelivered
-                    continue
-                if existing is None:
-                    continue  # this event is chained already, elsewhere: once is enough
-                raise  # the position holds another record: a second writer, which must not be
-            position, prev_hash = record["position"], record["hash"]
+                elif existing is not None:
+                    # The position holds another record: a second writer, which must not be.
+                    raise DuplicateKeyError(f"audit position {record['_id']} is taken") from error
+                # (else this event is chained already, elsewhere: once is enough)
+                pending = pending[collided + 1 :]
+                continue
+            position, prev_hash = records[-1]["position"], records[-1]["hash"]
+            pending = []
         if started == 0 or position // HEAD_EVERY != started // HEAD_EVERY:
             await self.heads.replace_one(
                 {"_id": practice_id}, {"position": position, "hash": prev_hash}, upsert=True
@@ -91,6 +105,24 @@ class AuditChain:
             else:
                 high = middle
         return low
+
+
+def _chained(events: list[AccessRecorded], position: int, prev_hash: str) -> list[dict[str, Any]]:
+    """The records of events appended in order after (position, prev_hash)."""
+    records = []
+    for event in events:
+        record = _record(event, position + 1, prev_hash)
+        records.append(record)
+        position, prev_hash = record["position"], record["hash"]
+    return records
+
+
+def _first_duplicate(error: BulkWriteError) -> int:
+    """The index of the record an ordered insert stopped at (a duplicate key), or re-raise."""
+    errors = error.details.get("writeErrors", [])
+    if not errors or errors[0].get("code") != DUPLICATE_KEY:
+        raise error
+    return int(errors[0]["index"])
 
 
 def _stored_precision(at: datetime) -> datetime:
