@@ -54,22 +54,28 @@ async def consumer_lag() -> dict[str, tuple[int, int]]:
         await admin.close()
 
 
-def notify_due_work(port: int = 8004) -> int:
-    """Deliveries notify holds that are due now (its readiness report), 0 if unknown.
+def notify_work(port: int = 8004) -> dict[str, int]:
+    """What notify holds (its readiness reports): deliveries due now, and all it holds
+    (due now, on timers or waiting, such as emails in their delay); empty if unknown.
 
     Consumer lag alone says notify accepted the jobs, not that it pushed them: after a
-    throughput run thousands of pushes can still be waiting for a delivery slot.
+    throughput run thousands of pushes can still be waiting for a delivery slot, and the
+    emails of its sends are still in their delay.
     """
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
-            return int(json.load(r).get("reports", {}).get("due_work", 0))
+            reports = json.load(r).get("reports", {})
     except (OSError, ValueError):
-        return 0
+        return {}
+    return {
+        "notify due deliveries": int(reports.get("due_work", 0)),
+        "notify held deliveries": int(reports.get("held_work", 0)),
+    }
 
 
 async def settle(label: str, *, timeout: float, quiet: int = 20) -> dict[str, Any]:
     """Wait (bounded) until the services' consumers are at most `quiet` messages behind,
-    and notify holds at most `quiet` deliveries due now.
+    and notify holds at most `quiet` deliveries (due now or later).
 
     A group whose committed offsets do not move for STALE_SECONDS while it is behind has no
     live consumer (a leftover of another run on the shared broker): it is left out.
@@ -91,8 +97,8 @@ async def settle(label: str, *, timeout: float, quiet: int = 20) -> dict[str, An
             elif now - seen[group][1] > STALE_SECONDS:
                 stale.add(group)
         behind = {g: lag for g, (lag, _) in raw.items() if lag and g not in stale}
-        if (due := await asyncio.to_thread(notify_due_work)) > 0:
-            behind["notify due deliveries"] = due
+        held = await asyncio.to_thread(notify_work)
+        behind.update({name: count for name, count in held.items() if count > 0})
         total = sum(behind.values())
         waited = now - began
         if total <= quiet or waited > timeout:

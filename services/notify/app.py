@@ -226,6 +226,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 )
             )
             runtime.report(app, "due_work", service.scheduler.due_work)
+            runtime.report(app, "held_work", service.scheduler.held_work)
             try:
                 yield
             finally:

@@ -81,6 +81,10 @@ class Scheduler:
         now = utcnow()
         return sum(1 for due_at in self._held.values() if due_at <= now)
 
+    async def held_work(self) -> int:
+        """Entries this process holds: due now, on timers, or parked (its work still to do)."""
+        return len(self._held)
+
     def hold(self, entry_id: str, due_at: datetime) -> None:
         """This process is responsible for the entry from now on."""
         self._held[entry_id] = due_at

@@ -1,4 +1,4 @@
-"""Notify reports the deliveries it holds that are due now (readiness `due_work`)."""
+"""Notify reports the deliveries it holds: due now (`due_work`), and all (`held_work`)."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,6 +18,8 @@ async def test_due_work_counts_held_entries_due_now_not_later_ones(
     scheduler.hold("later", now + timedelta(minutes=15))
 
     assert await scheduler.due_work() == 2
+    assert await scheduler.held_work() == 3
 
     scheduler.settled("due-1")
     assert await scheduler.due_work() == 1
+    assert await scheduler.held_work() == 2
