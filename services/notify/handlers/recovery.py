@@ -109,6 +109,8 @@ class Recovery:
                 dead = [i for i in await self.queue.gone(now) if i != owner]
                 if swept_at is None or dead or loop.time() - swept_at >= sweep_every:
                     await self.sweep(at_start=swept_at is None, dead=dead)
+                    if self.scheduler.stopping:
+                        break  # the sweep stopped midway: keep looking for the gone ones
                     for instance in dead:
                         await self.queue.forget(instance)
                     if dead:
