@@ -8,22 +8,31 @@ from tests.support import auth, client_record, eventually, publish_json
 
 
 async def add_client(system: System, practice: str, provider: str, **fields: object) -> str:
-    """Publish a client record as a practice system would; wait until threads sees it."""
+    """Publish a client record as a practice system would; wait until threads and
+    announcements (each projects the record on its own) both know the client."""
     record = client_record(practice, **fields)
     client_id = str(record["client_id"])
     record.setdefault("email", f"{client_id}@example.test")
     await publish_json(topics.PRACTICE_CLIENTS, client_id, record)
-    async with system.client("threads") as threads:
+    as_provider = auth(provider, "provider", practice)
+    async with system.client("threads") as threads, system.client("announcements") as announcements:
 
-        async def projected() -> bool:
+        async def in_threads() -> bool:
             r = await threads.get(
-                "/v1/clients",
-                params={"q": record["last_name"]},
-                headers=auth(provider, "provider", practice),
+                "/v1/clients", params={"q": record["last_name"]}, headers=as_provider
             )
             return any(c["client_id"] == client_id for c in r.json()["items"])
 
-        await eventually(projected)
+        async def in_announcements() -> bool:
+            r = await announcements.post(
+                "/v1/announcements/preview",
+                json={"recipients": {"client_ids": [client_id]}},
+                headers=as_provider,
+            )
+            return r.status_code == 200 and r.json()["recipient_count"] == 1
+
+        await eventually(in_threads)
+        await eventually(in_announcements)
     return client_id
 
 

@@ -95,16 +95,6 @@ async def journey(system: System, sentinel: str, last_name: str) -> list[str]:
             blocking, threads, thread_id, client, as_provider, as_client, sentinel
         )
 
-        async def announceable() -> bool:
-            # Announcements projects the client record on its own, after threads did.
-            r = await announcements.post(
-                "/v1/announcements/preview",
-                json={"recipients": {"client_ids": [client]}},
-                headers=as_provider,
-            )
-            return r.status_code == 200 and r.json()["recipient_count"] == 1
-
-        await eventually(announceable)
         r = await announcements.post(
             "/v1/announcements",
             json={
