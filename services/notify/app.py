@@ -227,6 +227,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             )
             runtime.report(app, "due_work", service.scheduler.due_work)
             runtime.report(app, "held_work", service.scheduler.held_work)
+            runtime.report(app, "soon_work", service.scheduler.soon_work)
             try:
                 yield
             finally:

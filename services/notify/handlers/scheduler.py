@@ -30,6 +30,8 @@ Revive = Callable[[str], Coroutine[Any, Any, None]]
 # Parked entries looked up at once when they wake, and how long a failed lookup waits.
 REVIVE_CONCURRENCY = 8
 REVIVE_RETRY = timedelta(seconds=30)
+# What `soon_work` counts as due soon.
+SOON = timedelta(minutes=1)
 
 
 class Scheduler:
@@ -84,6 +86,12 @@ class Scheduler:
     async def held_work(self) -> int:
         """Entries this process holds: due now, on timers, or parked (its work still to do)."""
         return len(self._held)
+
+    async def soon_work(self) -> int:
+        """Entries this process holds that are due within a minute (a burst's emails in a
+        short delay, say), so a waiter need not wait for work due in a quarter of an hour."""
+        soon = utcnow() + SOON
+        return sum(1 for due_at in self._held.values() if due_at <= soon)
 
     def hold(self, entry_id: str, due_at: datetime) -> None:
         """This process is responsible for the entry from now on."""

@@ -1,4 +1,5 @@
-"""Notify reports the deliveries it holds: due now (`due_work`), and all (`held_work`)."""
+"""Notify reports the deliveries it holds: due now (`due_work`), due within a minute
+(`soon_work`), and all (`held_work`)."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,11 +16,14 @@ async def test_due_work_counts_held_entries_due_now_not_later_ones(
     now = utcnow()
     scheduler.hold("due-1", now - timedelta(seconds=1))
     scheduler.hold("due-2", now)
+    scheduler.hold("soon", now + timedelta(seconds=5))
     scheduler.hold("later", now + timedelta(minutes=15))
 
     assert await scheduler.due_work() == 2
-    assert await scheduler.held_work() == 3
+    assert await scheduler.soon_work() == 3
+    assert await scheduler.held_work() == 4
 
     scheduler.settled("due-1")
     assert await scheduler.due_work() == 1
-    assert await scheduler.held_work() == 2
+    assert await scheduler.soon_work() == 2
+    assert await scheduler.held_work() == 3
