@@ -14,7 +14,9 @@ class FanOut:
 
     publisher: PublisherPort
 
-    async def request(self, job: Job) -> None:
-        """Publish the job (its event id is stable, so a replayed source yields the same job)."""
-        await self.publisher.publish(job_event(job))
-        FANOUT_JOBS.labels(job.source).inc()
+    async def request(self, *jobs: Job) -> None:
+        """Publish the jobs together (each one's event id is stable, so a replayed source
+        yields the same job)."""
+        await self.publisher.publish_all([job_event(job) for job in jobs])
+        for job in jobs:
+            FANOUT_JOBS.labels(job.source).inc()

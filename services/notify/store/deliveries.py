@@ -11,12 +11,10 @@ inserts, group-committed across concurrent callers.
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import BulkWriteError
-
 from services.notify.domain import Delivery, Job
-from shared.batching import InsertBatcher
+from shared.batching import InsertBatcher, insert_each
 from shared.clock import utcnow
-from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index, find_each
+from shared.mongo import DuplicateKeyError, drop_index, find_each
 
 # Lookups by `_id` in flight at once when many records are read (recovery, tests).
 READ_CONCURRENCY = 32
@@ -83,18 +81,11 @@ class Deliveries:
         await drop_index(self._records, "one_per_recipient_channel")
 
     async def add(self, deliveries: list[Delivery]) -> set[str]:
-        """Insert records in one unordered bulk write; returns the ids that existed already."""
-        if not deliveries:
-            return set()
+        """Insert records in unordered bulk writes, group-committed with concurrent callers;
+        returns the ids that existed already."""
         now = utcnow()
-        try:
-            await self._records.insert_many([_document(d, now) for d in deliveries], ordered=False)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return {deliveries[e["index"]].id for e in errors}
-        return set()
+        existing = await insert_each(self._batcher, [_document(d, now) for d in deliveries])
+        return {str(i) for i in existing}
 
     async def add_one(self, delivery: Delivery) -> bool:
         """Insert one record, group-committed with concurrent callers; False if it existed."""

@@ -3,7 +3,8 @@
 from typing import Any
 
 from services.notify.domain import ClientContact, ReadPosition, ReadState
-from shared.mongo import find_by_id, find_each
+from shared.batching import FindBatcher
+from shared.mongo import find_each
 
 
 class ClientEmails:
@@ -11,6 +12,7 @@ class ClientEmails:
 
     def __init__(self, db: Any) -> None:
         self._clients = db["client_emails"]
+        self._reads = FindBatcher(self._clients)
 
     async def upsert(self, contact: ClientContact) -> None:
         """Keep the latest record of a client (replays change nothing)."""
@@ -28,7 +30,7 @@ class ClientEmails:
 
     async def email_of(self, practice_id: str, client_id: str) -> str | None:
         """An active client's email address, if the practice has one."""
-        return _email(await find_by_id(self._clients, client_id), practice_id)
+        return _email(await self._reads.get(client_id), practice_id)
 
     async def emails_of(self, practice_id: str, client_ids: list[str]) -> dict[str, str]:
         """The addresses of those of the clients that are active and have one."""
@@ -56,6 +58,7 @@ class ReadStates:
 
     def __init__(self, db: Any) -> None:
         self._reads = db["read_state"]
+        self._positions = FindBatcher(self._reads)
 
     async def apply(self, state: ReadState) -> None:
         """Record a participant's read position (it only moves forward) and red-dot count."""
@@ -75,7 +78,7 @@ class ReadStates:
 
     async def position(self, thread_id: str, participant_id: str) -> ReadPosition:
         """How far the participant has read in a thread, and their red dot (if known)."""
-        doc = await self._reads.find_one({"_id": f"{thread_id}:{participant_id}"})
+        doc = await self._positions.get(f"{thread_id}:{participant_id}")
         if doc is None:
             return ReadPosition()
         unread = doc.get("unread_threads")

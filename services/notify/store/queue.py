@@ -21,11 +21,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import BulkWriteError
-
 from services.notify.domain import Part, QueueEntry
+from shared.batching import DeleteBatcher, InsertBatcher, insert_each
 from shared.clock import utcnow
-from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index
+from shared.mongo import DuplicateKeyError, drop_index
 
 # Entries the sweep takes on per pass: each pass reads the whole queue on the development
 # server, so few large passes (a restart may find tens of thousands of email waits).
@@ -78,6 +77,8 @@ class WorkQueue:
 
     def __init__(self, db: Any) -> None:
         self._queue = db["delivery_queue"]
+        self._inserts = InsertBatcher(self._queue)
+        self._deletes = DeleteBatcher(self._queue)
         self._claims = db["delivery_claims"]
         self._instances = db["notify_instances"]
 
@@ -86,17 +87,10 @@ class WorkQueue:
         await drop_index(self._queue, "due")
 
     async def add(self, entries: list[QueueEntry]) -> set[str]:
-        """Insert entries in one unordered bulk write; returns the ids that existed already."""
-        if not entries:
-            return set()
-        try:
-            await self._queue.insert_many([_document(e) for e in entries], ordered=False)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return {entries[e["index"]].id for e in errors}
-        return set()
+        """Insert entries in unordered bulk writes, group-committed with concurrent callers;
+        returns the ids that existed already."""
+        existing = await insert_each(self._inserts, [_document(e) for e in entries])
+        return {str(i) for i in existing}
 
     async def get(self, entry_id: str) -> QueueEntry | None:
         """An entry by id."""
@@ -104,8 +98,8 @@ class WorkQueue:
         return _entry(doc) if doc else None
 
     async def remove(self, entry_id: str) -> None:
-        """The work is settled."""
-        await self._queue.delete_one({"_id": entry_id})
+        """The work is settled (group-committed with concurrent removals)."""
+        await self._deletes.delete(entry_id)
 
     async def renew(self, entry_id: str, lease_until: datetime) -> None:
         """The owner is still at it (long fan-outs): extend its lease."""

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.domain import Device, Platform, Preferences, Profile
+from shared.batching import FindBatcher
 from shared.clock import utcnow
 from shared.ids import stable_uuid
 from shared.mongo import find_by_id, find_each, upsert
@@ -54,11 +55,12 @@ class Users:
 
     def __init__(self, db: Any) -> None:
         self._users = db["users"]
+        self._reads = FindBatcher(self._users)  # every delivery reads its recipient's
         self._tokens = db["device_tokens"]
 
     async def profile(self, user_id: str) -> Profile:
         """A user's preferences (defaults: push and email on) and devices."""
-        return _profile(user_id, await self._users.find_one({"_id": user_id}))
+        return _profile(user_id, await self._reads.get(user_id))
 
     async def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
         """Many users' profiles, read together (a fan-out's part)."""

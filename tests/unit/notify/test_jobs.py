@@ -1,5 +1,6 @@
 """A job's deliveries (the Jobs, Attempts and Outcomes use cases) on in-memory fakes."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from services.notify.domain import (
     Job,
     Permanent,
     Preferences,
+    Profile,
     PushResult,
     QueueEntry,
     ReadPosition,
@@ -312,3 +314,34 @@ async def test_an_entry_without_a_record_is_dropped_only_once_orphaned(world: Wo
 
     await world.jobs.resume(replace(recent, created_at=utcnow() - timedelta(minutes=6)))
     assert push.id not in world.queue.entries
+
+
+async def test_a_batch_of_jobs_runs_recipients_side_by_side_and_each_ones_in_order(
+    world: World,
+) -> None:
+    for recipient in ("c-1", "c-2"):
+        world.users.add_device(recipient, f"tok-{recipient}")
+    c1_first_waits = asyncio.Event()
+    looked_up: list[str] = []
+    profile = world.users.profile
+
+    async def slow_for_c1(user_id: str) -> Profile:
+        looked_up.append(user_id)
+        if user_id == "c-1" and looked_up.count("c-1") == 1:
+            await c1_first_waits.wait()  # held until c-2's job has been looked up
+        return await profile(user_id)
+
+    world.users.profile = slow_for_c1  # type: ignore[method-assign]
+    jobs = [message_job("c-1", 3), message_job("c-1", 4), message_job("c-2", 3)]
+
+    async def c2_looked_up() -> bool | None:
+        return "c-2" in looked_up or None
+
+    accepting = asyncio.create_task(world.jobs.accept_all(jobs))
+    await until(c2_looked_up)
+    assert looked_up == ["c-1", "c-2"]  # c-1's second job waits for its first
+    c1_first_waits.set()
+    await accepting
+
+    for job in jobs:
+        assert (await world.settled(job, "push")).status == "sent"
