@@ -1,5 +1,5 @@
-"""Concurrent writers on one database: writes/s and latency, the figure behind
-deploy/local/ferretdb/write-turns.patch.
+"""Concurrent writers on one database: writes/s and latency (how a development server
+copes with writers that collide: FerretDB's SQLite backend lets one write at a time).
 
 `--writers` tasks each alternate an insert of a new ~200-byte document and an upsert of
 their own document by `_id`, for `--seconds`, over one PyMongo AsyncMongoClient against a
