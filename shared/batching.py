@@ -2,17 +2,15 @@
 together in the next one, so a busy process makes one round trip for many callers and an
 idle one adds no delay at all.
 
-Inserts go in one unordered bulk insert, replacements by `_id` in one unordered bulk write,
-reads and deletes by `_id` in one `{_id: {$in}}` filter (served from the `_id` index by
-MongoDB, and by the development server with the project's patch). A single waiting
-caller gets the plain single-document command.
+Inserts go in one unordered bulk insert, reads and deletes by `_id` in one `{_id: {$in}}`
+filter (served from the `_id` index by MongoDB, and by the development server with the
+project's patch). A single waiting caller gets the plain single-document command.
 """
 
 import asyncio
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
-from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 MAX_BATCH = 500
@@ -141,33 +139,3 @@ class DeleteBatcher(_GroupCommit[Hashable, None]):
         else:
             await self._collection.delete_many({"_id": {"$in": list(dict.fromkeys(items))}})
         return [None] * len(items)
-
-
-class ReplaceBatcher(_GroupCommit[tuple[Hashable, dict[str, Any]], None]):
-    """Upserting replacements by `_id` in one collection, batched by whoever is waiting at
-    the same time. Callers must not race on one `_id` (its writer is the owner of its key)."""
-
-    def __init__(self, collection: Any, *, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(max_batch)
-        self._collection = collection
-
-    async def replace(self, doc_id: Hashable, document: dict[str, Any]) -> None:
-        """Store `document` as the document with this `_id` (created if missing)."""
-        await self._submit((doc_id, document))
-
-    async def _run(
-        self, items: list[tuple[Hashable, dict[str, Any]]]
-    ) -> list[BaseException | None]:
-        if len(items) == 1:
-            doc_id, document = items[0]
-            await self._collection.replace_one({"_id": doc_id}, document, upsert=True)
-            return [None]
-        results: list[BaseException | None] = [None] * len(items)
-        try:
-            await self._collection.bulk_write(
-                [ReplaceOne({"_id": i}, d, upsert=True) for i, d in items], ordered=False
-            )
-        except BulkWriteError as error:
-            for failure in error.details.get("writeErrors", []):
-                results[failure["index"]] = error
-        return results

@@ -10,13 +10,7 @@ import pytest
 from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
 
-from shared.batching import (
-    DeleteBatcher,
-    FindBatcher,
-    InsertBatcher,
-    ReplaceBatcher,
-    insert_each,
-)
+from shared.batching import DeleteBatcher, FindBatcher, InsertBatcher, insert_each
 from shared.mongo import create_mongo_client
 from shared.settings import MongoSettings
 from tests.support import StartedCommands, id_lookup, infra_env, unique
@@ -39,8 +33,6 @@ class Commands(StartedCommands):
             self.seen.append(("delete", [d["q"] for d in command["deletes"]]))
         elif event.command_name == "insert":
             self.seen.append(("insert", len(command["documents"])))
-        elif event.command_name == "update":
-            self.seen.append(("update", [u["q"] for u in command["updates"]]))
 
 
 @pytest.fixture
@@ -118,23 +110,3 @@ async def test_concurrent_inserts_share_a_bulk_insert_and_duplicates_are_told_ap
     assert len(sent) <= 2
     with pytest.raises(DuplicateKeyError):
         await inserts.insert({"_id": "b"})
-
-
-async def test_concurrent_replacements_share_one_bulk_write_and_create_what_is_missing(
-    watched: tuple[Any, Commands],
-) -> None:
-    docs, commands = watched
-    await docs.insert_many([{"_id": f"d{i}", "v": "old", "gone": True} for i in range(5)])
-    replaces = ReplaceBatcher(docs)
-    commands.seen.clear()
-
-    await asyncio.gather(*(replaces.replace(f"d{i}", {"v": f"new-{i}"}) for i in range(8)))
-    sent = list(commands.seen)
-
-    stored = {d["_id"]: d async for d in docs.find({})}
-    assert {i: d["v"] for i, d in stored.items()} == {f"d{i}": f"new-{i}" for i in range(8)}
-    assert not any("gone" in d for d in stored.values())  # replaced, not merged
-    assert len(sent) <= 2
-    assert all(
-        name == "update" and all(id_lookup(q) for q in selectors) for name, selectors in sent
-    )

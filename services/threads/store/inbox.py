@@ -14,7 +14,6 @@ from typing import Any
 
 from services.threads.domain import View
 from services.threads.store.views import to_view as view_of
-from shared.batching import ReplaceBatcher
 from shared.events.threads import InboxEntryChanged
 
 _ENTRY_FIELDS = tuple(
@@ -53,7 +52,6 @@ class InboxStore:
 
     def __init__(self, db: Any) -> None:
         self.collection = db["inboxes"]
-        self._replaces = ReplaceBatcher(self.collection)
         self._written: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
 
     async def ensure_indexes(self) -> None:
@@ -83,8 +81,9 @@ class InboxStore:
                 replaced.setdefault(change.thread_id, current)
                 entries[change.thread_id] = _entry(change)
         if replaced:
-            # Group-committed: a batch's participants are written in one bulk write.
-            await self._replaces.replace(participant_id, {"entries": entries})
+            await self.collection.replace_one(
+                {"_id": participant_id}, {"entries": entries}, upsert=True
+            )
         self._written[participant_id] = entries  # only once stored
         if len(self._written) > OWNED_INBOXES_KEPT:
             self._written.popitem(last=False)
