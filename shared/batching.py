@@ -8,7 +8,8 @@ project's patch). A single waiting caller gets the plain single-document command
 """
 
 import asyncio
-from collections.abc import Hashable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -139,3 +140,28 @@ class DeleteBatcher(_GroupCommit[Hashable, None]):
         else:
             await self._collection.delete_many({"_id": {"$in": list(dict.fromkeys(items))}})
         return [None] * len(items)
+
+
+async def each_in_order(
+    items: Iterable[Item],
+    *,
+    key: Callable[[Item], Hashable],
+    run: Callable[[Item], Awaitable[Any]],
+    concurrency: int,
+) -> None:
+    """Run `run` on every item: one key's items one after another, in order, different
+    keys' side by side (at most `concurrency` keys at once), so their commands meet in the
+    group commits above. One failure cancels the rest and is raised."""
+    by_key: dict[Hashable, list[Item]] = defaultdict(list)
+    for item in items:
+        by_key[key(item)].append(item)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def in_order(own: list[Item]) -> None:
+        async with limit:
+            for item in own:
+                await run(item)
+
+    async with asyncio.TaskGroup() as group:
+        for own in by_key.values():
+            group.create_task(in_order(own))

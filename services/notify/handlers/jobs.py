@@ -5,8 +5,6 @@ bulk insert of queue entries, one of records, then per attempt the read position
 record's outcome and the entry's removal.
 """
 
-import asyncio
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +22,7 @@ from services.notify.handlers.email import EmailDelivery
 from services.notify.handlers.outcomes import Outcomes
 from services.notify.handlers.scheduler import Scheduler
 from services.notify.ports import DeliveriesPort, QueuePort, UsersPort
+from shared.batching import each_in_order
 from shared.clock import utcnow
 
 # Recipients whose jobs are accepted at once (their reads and writes group-committed).
@@ -48,19 +47,9 @@ class Jobs:
         """Accept a batch of jobs: each recipient's in order, recipients side by side, so
         their lookups and inserts go to the database together. One failure cancels the
         rest (the batch is redelivered; a job accepted already is not attempted again)."""
-        by_recipient: dict[str, list[Job]] = defaultdict(list)
-        for job in jobs:
-            by_recipient[job.recipient_id].append(job)
-        limit = asyncio.Semaphore(ACCEPT_CONCURRENCY)
-
-        async def theirs(own: list[Job]) -> None:
-            async with limit:
-                for job in own:
-                    await self.accept(job)
-
-        async with asyncio.TaskGroup() as group:
-            for own in by_recipient.values():
-                group.create_task(theirs(own))
+        await each_in_order(
+            jobs, key=lambda job: job.recipient_id, run=self.accept, concurrency=ACCEPT_CONCURRENCY
+        )
 
     async def accept(self, job: Job) -> None:
         """Record a job's deliveries (durable before the offset commits), then run them.

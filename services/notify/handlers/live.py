@@ -1,12 +1,11 @@
 """Live events for connected browsers: ids and counts only, replayable after a reconnect."""
 
-import asyncio
-from collections import defaultdict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from services.notify.domain import LiveEvent
 from services.notify.ports import LiveEventsPort, LiveHubPort
+from shared.batching import each_in_order
 
 # Users whose events are stored at the same time (a user's own events go one by one).
 STORE_CONCURRENCY = 16
@@ -27,17 +26,12 @@ class LiveFeed:
     async def keep(self, *events: LiveEvent) -> None:
         """Store events for replay (by the one consumer that owns their partition): each
         user's in order, different users' side by side."""
-        by_user: dict[str, list[LiveEvent]] = defaultdict(list)
-        for event in events:
-            by_user[event.user_id].append(event)
-        limit = asyncio.Semaphore(STORE_CONCURRENCY)
-
-        async def keep_theirs(theirs: list[LiveEvent]) -> None:
-            async with limit:
-                for event in theirs:
-                    await self.events.add(event)
-
-        await asyncio.gather(*(keep_theirs(theirs) for theirs in by_user.values()))
+        await each_in_order(
+            events,
+            key=lambda event: event.user_id,
+            run=self.events.add,
+            concurrency=STORE_CONCURRENCY,
+        )
 
     async def stream(
         self, user_id: str, last_event_id: str | None
