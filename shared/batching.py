@@ -14,8 +14,9 @@ from typing import Any, Generic, TypeVar
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.mongo import DUPLICATE_KEY, ID_BATCH
+
 MAX_BATCH = 500
-MAX_IDS = 100  # ids per `$in` filter (as `shared.mongo.find_each` reads them)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -83,7 +84,7 @@ class InsertBatcher(_GroupCommit[dict[str, Any], None]):
             for failure in error.details.get("writeErrors", []):
                 results[failure["index"]] = (
                     DuplicateKeyError(failure.get("errmsg", "duplicate key"))
-                    if failure.get("code") == 11000
+                    if failure.get("code") == DUPLICATE_KEY
                     else error
                 )
         return results
@@ -107,7 +108,7 @@ async def insert_each(batcher: InsertBatcher, documents: list[dict[str, Any]]) -
 class FindBatcher(_GroupCommit[Hashable, dict[str, Any] | None]):
     """Reads of one collection by `_id`, batched by whoever is waiting at the same time."""
 
-    def __init__(self, collection: Any, *, max_batch: int = MAX_IDS) -> None:
+    def __init__(self, collection: Any, *, max_batch: int = ID_BATCH) -> None:
         super().__init__(max_batch)
         self._collection = collection
 
@@ -126,7 +127,7 @@ class FindBatcher(_GroupCommit[Hashable, dict[str, Any] | None]):
 class DeleteBatcher(_GroupCommit[Hashable, None]):
     """Deletes from one collection by `_id`, batched by whoever is waiting at the same time."""
 
-    def __init__(self, collection: Any, *, max_batch: int = MAX_IDS) -> None:
+    def __init__(self, collection: Any, *, max_batch: int = ID_BATCH) -> None:
         super().__init__(max_batch)
         self._collection = collection
 
