@@ -11,9 +11,10 @@ Environment knobs:
                       consumers to catch up (default 300)
   BENCH_RESTORE       0 keeps the services running with the benchmark's settings afterwards
 
-It restarts the services (deploy/local/services.sh) with a local push gateway and SMTP sink
-and with rate limits off, runs the scenarios, writes bench/results/latest.json and
-latest.png, prints a table, and restarts the services with the ordinary settings.
+It restarts the services (deploy/local/services.sh) on databases of their own (empty at the
+start, dropped at the end), with a local push gateway and SMTP sink and with rate limits
+off, runs the scenarios, writes bench/results/latest.json and latest.png, prints a table,
+and restarts the services with the ordinary settings.
 """
 
 from __future__ import annotations
@@ -139,10 +140,15 @@ def restore() -> None:
     """Restart the services with the ordinary settings (the receivers are gone)."""
     from bench import stack
 
-    env = {k: v for k, v in os.environ.items() if k not in stack.RATE_LIMITS_OFF}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in stack.RATE_LIMITS_OFF and k not in stack.BENCH_DATABASES
+    }
     print("restarting the services with the ordinary settings", flush=True)
     try:
         stack.services("down")
+        stack.drop_bench_databases()
         stack.services("up", env, attempts=2)
     except Exception as error:
         print(f"could not restart the services: {error}")
