@@ -5,6 +5,12 @@ Before a change, a use case records an *intent*: a small document in its service
 events and the intent is deleted (in batches, off the request path). So the intents
 collection holds only work in flight and is empty at rest.
 
+Changes that follow each other closely on one key (the messages of a busy thread) may
+*share* an intent: a change joins this process's intent in flight (or just finished) when
+recovering that intent would publish the change too, and the intent is deleted once every
+change that joined it is settled and it has lingered a moment unused. A burst of sends then
+writes and deletes one intent instead of one per send.
+
 A process that died between change and publish, or a broker that did not answer, leaves
 its intent behind. Such intents are recovered by re-deriving the events from the *current*
 state of what they name: right away by an in-process retry with backoff, and by a sweep at
@@ -15,7 +21,9 @@ recovery never publishes a stale revision after a newer one.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +49,11 @@ Covers = Callable[[Document, Document], bool]
 DELETE_BATCH = 500
 PARK_AFTER_TRIES = 5
 MAX_RETRY_DELAY = 30.0
+# A shared intent is joined for at most this long after it was written (well inside the
+# sweep's grace period: a sweep skips what this process holds, but another instance's
+# sweep does not), and kept this long after its last change settled, for the next to join.
+SHARE_FOR = 5.0
+LINGER = 1.0
 
 
 def unavailable(error: BaseException) -> bool:
@@ -58,6 +71,20 @@ def _same_ref(recovered: Document, waiting: Document) -> bool:
 def new_revision() -> dict[str, Any]:
     """Fields to `$set` alongside a change whose events are derived per revision."""
     return {"rev": new_id(), "changed_at": utcnow()}
+
+
+@dataclass(eq=False)
+class _Shared:
+    """An intent that later changes of the same kind and key may join."""
+
+    intent: Document
+    key: tuple[str, str]
+    stored: asyncio.Future[None]
+    since: float
+    holders: int = 1  # changes that joined it and are not yet settled
+    failed: int = 0  # of those, the ones whose events wait for the retry loop
+    parked: bool = False
+    release: asyncio.TimerHandle | None = None
 
 
 class Outbox:
@@ -87,6 +114,8 @@ class Outbox:
         self._tries: dict[str, int] = {}
         self._background: set[asyncio.Task[bool]] = set()
         self._retry_wanted = asyncio.Event()
+        self._held: dict[Any, _Shared] = {}  # shared intents in use, by `_id`
+        self._joinable: dict[tuple[str, str], _Shared] = {}  # by kind and share key
 
     def on(self, kind: str, recover: Recover, *, covers: Covers | None = None) -> None:
         """How to re-derive the events of an intent of this kind (and which intents one
@@ -98,13 +127,87 @@ class Outbox:
     async def ensure_indexes(self) -> None:
         """Nothing: the sweep reads a collection that is empty at rest."""
 
-    async def intend(self, kind: str, **ref: Any) -> Document:
-        """Record, durably, that a change of this kind is about to happen."""
+    async def intend(self, kind: str, *, share: str | None = None, **ref: Any) -> Document:
+        """Record, durably, that a change of this kind is about to happen.
+
+        With `share` (a key such as a thread's id), join this process's recent intent of
+        the same kind and key if recovering it would publish this change too (the kind's
+        `covers`); otherwise write a new one that later changes may join.
+        """
         if kind not in self._recoverers:
             raise ValueError(f"no recovery registered for intent kind {kind!r}")
+        if share is not None and (joined := self._join((kind, share), ref)) is not None:
+            try:
+                await asyncio.shield(joined.stored)
+            except BaseException:
+                joined.holders -= 1
+                raise
+            return joined.intent
         intent = {"_id": new_id(), "kind": kind, "ref": ref, "at": utcnow()}
-        await self._inserts.insert(intent)
+        if share is None:
+            await self._inserts.insert(intent)
+            return intent
+        loop = asyncio.get_running_loop()
+        shared = _Shared(intent, (kind, share), loop.create_future(), time.monotonic())
+        self._joinable[shared.key] = self._held[intent["_id"]] = shared
+        try:
+            await self._inserts.insert(intent)
+        except BaseException as error:  # its joiners fail with this change
+            self._close(shared)
+            del self._held[intent["_id"]]
+            if isinstance(error, Exception):
+                shared.stored.set_exception(error)
+                shared.stored.exception()  # raised to the joiners; none may be waiting
+            else:
+                shared.stored.cancel()
+            raise
+        shared.stored.set_result(None)
         return intent
+
+    def _join(self, key: tuple[str, str], ref: Document) -> _Shared | None:
+        shared = self._joinable.get(key)
+        if shared is None:
+            return None
+        covers = self._covers.get(key[0], _same_ref)
+        if time.monotonic() - shared.since > SHARE_FOR or not covers(shared.intent["ref"], ref):
+            self._close(shared)
+            return None
+        shared.holders += 1
+        if shared.release is not None:
+            shared.release.cancel()
+            shared.release = None
+        return shared
+
+    def _close(self, shared: _Shared) -> None:
+        """No further change joins this intent; it goes once its holders are settled."""
+        if self._joinable.get(shared.key) is shared:
+            del self._joinable[shared.key]
+            if shared.holders == 0:
+                self._release(shared)
+
+    def _settle(self, shared: _Shared, count: int) -> None:
+        """`count` of a shared intent's changes are published (or discarded, or parked)."""
+        shared.holders -= count
+        if shared.holders > 0:
+            return
+        if shared.parked:
+            self._held.pop(shared.intent["_id"], None)  # the parked intent stays stored
+        elif self._joinable.get(shared.key) is shared and (
+            time.monotonic() - shared.since < SHARE_FOR
+        ):
+            shared.release = asyncio.get_running_loop().call_later(LINGER, self._release, shared)
+        else:
+            self._release(shared)
+
+    def _release(self, shared: _Shared) -> None:
+        """No change holds the shared intent and none joins it any more: delete it."""
+        if shared.release is not None:
+            shared.release.cancel()
+            shared.release = None
+        if self._joinable.get(shared.key) is shared:
+            del self._joinable[shared.key]
+        self._held.pop(shared.intent["_id"], None)
+        self._finish(shared.intent["_id"])
 
     async def publish(self, intent: Document, events: list[Event]) -> None:
         """Publish the change's events, then forget the intent."""
@@ -120,8 +223,7 @@ class Outbox:
         if self._failed:
             # The broker is known to be failing: queue behind the backlog (keeping order)
             # instead of making every request wait out the timeout.
-            self._failed[intent["_id"]] = intent
-            self._retry_wanted.set()
+            self._defer(intent)
             return False
         try:
             await asyncio.wait_for(self.publish(intent, events), self._inline_timeout)
@@ -130,10 +232,16 @@ class Outbox:
                 "inline publish failed; retrying in the background",
                 extra={"intent_kind": intent["kind"], "error_type": type(error).__name__},
             )
-            self._failed[intent["_id"]] = intent
-            self._retry_wanted.set()
+            self._defer(intent)
             return False
         return True
+
+    def _defer(self, intent: Document) -> None:
+        """Leave a change's publish to the retry loop."""
+        self._failed[intent["_id"]] = intent
+        if (shared := self._held.get(intent["_id"])) is not None:
+            shared.failed += 1
+        self._retry_wanted.set()
 
     def publish_later(self, intent: Document, events: list[Event]) -> None:
         """Publish in the background: the caller answers without waiting for the broker.
@@ -157,6 +265,9 @@ class Outbox:
         and re-reads what it covers: correct, but needless work for every clean stop.
         """
         await self.drain()
+        for shared in list(self._held.values()):
+            if shared.release is not None:  # lingering, held by no change
+                self._release(shared)
         await self.flush()
 
     async def recover(self, intent: Document) -> None:
@@ -165,7 +276,25 @@ class Outbox:
         if recover is None:
             log.error("intent of an unknown kind left as is", extra={"kind": intent["kind"]})
             return
-        await self.publish(intent, await recover(intent["ref"]))
+        # Only the changes waiting now are stored before the recovery reads the state.
+        waiting = self._waiting(intent)
+        await self._publisher.publish_all(await recover(intent["ref"]))
+        self._recovered(intent, waiting)
+
+    def _waiting(self, intent: Document) -> int:
+        shared = self._held.get(intent["_id"])
+        return shared.failed if shared is not None else 0
+
+    def _recovered(self, intent: Document, waiting: int) -> None:
+        """A recovery published the changes of an intent that were waiting before it began."""
+        shared = self._held.get(intent["_id"])
+        if shared is None:
+            self._finish(intent["_id"])
+            return
+        shared.failed -= waiting
+        if shared.failed == 0:
+            self._failed.pop(intent["_id"], None)
+        self._settle(shared, waiting)
 
     async def sweep(self, *, at_start: bool = False) -> int:
         """Recover every intent older than the grace period; returns how many.
@@ -176,7 +305,11 @@ class Outbox:
         """
         cutoff = utcnow() if at_start else utcnow() - self._grace
         where = {"at": {"$lt": cutoff}, "parked": {"$exists": False}}
-        found = [intent async for intent in self._intents.find(where).limit(DELETE_BATCH)]
+        found = [
+            intent
+            async for intent in self._intents.find(where).limit(DELETE_BATCH)
+            if intent["_id"] not in self._held  # this process's changes still settle it
+        ]
         recovered = await self._recover_in_order(found)
         if recovered:
             log.info("outbox recovered intents", extra={"count": recovered})
@@ -212,6 +345,11 @@ class Outbox:
     async def _park(self, intent: Document, error: BaseException) -> None:
         """Keep an intent that keeps failing aside, with why, and stop retrying it."""
         self._failed.pop(intent["_id"], None)
+        if (shared := self._held.get(intent["_id"])) is not None:
+            shared.parked = True
+            self._close(shared)
+            shared.failed, waiting = 0, shared.failed
+            self._settle(shared, waiting)
         await self._intents.update_one(
             {"_id": intent["_id"]},
             {"$set": {"parked": True, "error_type": type(error).__name__, "parked_at": utcnow()}},
@@ -252,8 +390,15 @@ class Outbox:
         self._forget(intent)
 
     def _forget(self, intent: Document) -> None:
-        self._failed.pop(intent["_id"], None)
-        self._finished.append(intent["_id"])
+        """One change of this intent is published or did not happen."""
+        if (shared := self._held.get(intent["_id"])) is not None:
+            self._settle(shared, 1)
+        else:
+            self._finish(intent["_id"])
+
+    def _finish(self, intent_id: Any) -> None:
+        self._failed.pop(intent_id, None)
+        self._finished.append(intent_id)
         self._flush_wanted.set()
 
     async def _flush_forever(self) -> None:
@@ -291,6 +436,7 @@ class Outbox:
         crash) republished every later message of a thread once per message sent meanwhile.
         """
         settled: set[Any] = set()
+        waiting = {intent["_id"]: self._waiting(intent) for intent in intents}
         for intent in sorted(intents, key=lambda i: i["at"]):
             if intent["_id"] in settled or not await self._try_recover(intent):
                 continue
@@ -303,7 +449,7 @@ class Outbox:
                     and covers(intent["ref"], other["ref"])
                 ):
                     settled.add(other["_id"])
-                    self._forget(other)
+                    self._recovered(other, waiting[other["_id"]])
         return len(settled)
 
     async def _sweep_forever(self) -> None:

@@ -75,7 +75,7 @@ class Messaging:
         thread = await visible_thread(thread_id, who, threads=self.threads, access=self.audit)
         known = await self._known_seq(thread_id, who)
         intent, enabled, blocked, name = await asyncio.gather(
-            self.outbox.intend("messages", thread_id=thread_id, after_seq=known),
+            self.outbox.intend("messages", share=thread_id, thread_id=thread_id, after_seq=known),
             self.practices.is_enabled(thread.practice_id),
             self._blocked(thread, who),
             self._sender_name(who),

@@ -163,7 +163,7 @@ class FakeOutbox:
     open: dict[str, Document] = field(default_factory=dict)
     published: list[Event] = field(default_factory=list)
 
-    async def intend(self, kind: str, **ref: Any) -> Document:
+    async def intend(self, kind: str, *, share: str | None = None, **ref: Any) -> Document:
         intent = {"_id": new_id(), "kind": kind, "ref": ref}
         self.open[intent["_id"]] = intent
         return intent
