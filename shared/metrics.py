@@ -6,6 +6,7 @@ fixed reasons only: never message text, ids of people or anything a user typed.
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,6 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import HistogramMetricFamily
 from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +65,59 @@ FANOUT_JOBS = Counter(
     "Per-recipient notification jobs published by the fan-out, by source kind.",
     ["source"],
 )
+
+
+class GcPauses:
+    """How long the garbage collector stopped this process, per generation (a collector
+    read at scrape time).
+
+    The callback runs inside a collection, which may start while any code holds any lock:
+    it only adds to plain numbers, never touching prometheus_client's locks.
+    """
+
+    BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self._counts = [[0] * (len(self.BUCKETS) + 1) for _ in range(3)]
+        self._sums = [0.0] * 3
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took, generation = time.perf_counter() - self._started, info["generation"]
+        self._sums[generation] += took
+        counts = self._counts[generation]
+        for i, bound in enumerate(self.BUCKETS):
+            if took <= bound:
+                counts[i] += 1
+                break
+        else:
+            counts[-1] += 1
+
+    def collect(self) -> Iterable[HistogramMetricFamily]:
+        family = HistogramMetricFamily(
+            "messaging_gc_pause_seconds",
+            "Garbage collections by generation, with how long each stopped the process.",
+            labels=["generation"],
+        )
+        for generation in range(3):
+            counts, cumulative, buckets = self._counts[generation], 0, []
+            for bound, count in zip((*self.BUCKETS, float("inf")), counts, strict=True):
+                cumulative += count
+                buckets.append((str(bound) if bound != float("inf") else "+Inf", cumulative))
+            family.add_metric([str(generation)], buckets, self._sums[generation])
+        yield family
+
+
+def time_gc_pauses() -> None:
+    """Measure this process's garbage-collection pauses (once per process)."""
+    if not any(isinstance(getattr(c, "__self__", None), GcPauses) for c in gc.callbacks):
+        pauses = GcPauses()
+        gc.callbacks.append(pauses.on_gc)
+        REGISTRY.register(pauses)  # type: ignore[arg-type]
+
 
 # The FastStream Prometheus middleware's families (events handled per topic and status,
 # published per topic) carry this prefix.
