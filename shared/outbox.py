@@ -52,8 +52,8 @@ MAX_RETRY_DELAY = 30.0
 # A shared intent is joined for at most this long after it was written (well inside the
 # sweep's grace period: a sweep skips what this process holds, but another instance's
 # sweep does not), and kept this long after its last change settled, for the next to join.
-SHARE_FOR = 5.0
-LINGER = 1.0
+SHARE_FOR = 1.0
+LINGER = 0.5
 
 
 def unavailable(error: BaseException) -> bool:
