@@ -2,40 +2,18 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import pytest
 from faststream.kafka import KafkaBroker
 
 from shared.events.base import Event
 from shared.events.blocks import BlockChanged
 from shared.ids import stable_uuid
-from shared.kafka import EventPublisher, create_broker
-from shared.mongo import create_mongo_client
+from shared.kafka import EventPublisher
 from shared.outbox import Outbox, new_revision
-from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import MESSAGING_BLOCKS
-from tests.support import TopicTail, body, infra_env, unique
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[KafkaBroker]:
-    b = create_broker(
-        KafkaSettings(kafka_bootstrap_servers=infra_env()["kafka_bootstrap_servers"]), client_id="t"
-    )
-    async with b:
-        await b.start()
-        yield b
-
-
-@pytest.fixture
-async def db() -> AsyncIterator[Any]:
-    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
-    name = unique("test_outbox_")
-    yield mongo[name]
-    await mongo.drop_database(name)
-    await mongo.close()
+from tests.support import TopicTail, body, unique
 
 
 def derive(doc: Mapping[str, Any]) -> list[Event]:

@@ -14,10 +14,8 @@ from pymongo.errors import ServerSelectionTimeoutError
 from shared.events.base import Event
 from shared.kafka import EventPublisher
 from shared.topics import MESSAGING_BLOCKS
-from tests.shared.test_outbox import broker, db, derive, outbox_on, set_block
+from tests.shared.test_outbox import derive, outbox_on, set_block
 from tests.support import TopicTail, body, eventually, unique
-
-__all__ = ["broker", "db"]  # fixtures
 
 
 class BrokerAway(EventPublisher):

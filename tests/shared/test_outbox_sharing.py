@@ -9,39 +9,17 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import pytest
 from faststream.kafka import KafkaBroker
 
 from shared.events.base import Event
 from shared.events.blocks import BlockChanged
 from shared.ids import stable_uuid
-from shared.kafka import EventPublisher, create_broker
-from shared.mongo import create_mongo_client
+from shared.kafka import EventPublisher
 from shared.outbox import Outbox
-from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import MESSAGING_BLOCKS
-from tests.support import TopicTail, eventually, infra_env, unique
+from tests.support import TopicTail, eventually, unique
 
 SPAN = 100
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[KafkaBroker]:
-    b = create_broker(
-        KafkaSettings(kafka_bootstrap_servers=infra_env()["kafka_bootstrap_servers"]), client_id="t"
-    )
-    async with b:
-        await b.start()
-        yield b
-
-
-@pytest.fixture
-async def db() -> AsyncIterator[Any]:
-    mongo = create_mongo_client(MongoSettings(mongodb_url=infra_env()["mongodb_url"]))
-    name = unique("test_outbox_sharing_")
-    yield mongo[name]
-    await mongo.drop_database(name)
-    await mongo.close()
 
 
 def line_events(doc: Mapping[str, Any]) -> list[Event]:
@@ -79,6 +57,18 @@ def log_outbox(db: Any, broker: KafkaBroker, **options: Any) -> Outbox:
     return outbox
 
 
+@contextlib.asynccontextmanager
+async def background_of(outbox: Outbox) -> AsyncIterator[None]:
+    """The outbox's background work (deletes, retries) running for the block's length."""
+    task = asyncio.create_task(outbox.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def append(outbox: Outbox, db: Any, log: str, seq: int) -> tuple[Any, dict[str, Any]]:
     """Intend, then store line `seq` (the caller publishes, or 'dies')."""
     intent = await outbox.intend("line", share=log, log=log, after_seq=seq - 1)
@@ -113,8 +103,7 @@ async def test_a_burst_on_one_key_writes_one_intent_deleted_once_all_is_publishe
 async def test_an_intent_lingers_unused_a_moment_then_goes(broker: KafkaBroker, db: Any) -> None:
     outbox = log_outbox(db, broker)
     log = unique("log-")
-    background = asyncio.create_task(outbox.run())
-    try:
+    async with background_of(outbox):
         intent, doc = await append(outbox, db, log, 1)
         assert await outbox.publish_soon(intent, line_events(doc)) is True
         assert len(await outbox.pending(log=log)) == 1  # lingering for the next send
@@ -125,10 +114,6 @@ async def test_an_intent_lingers_unused_a_moment_then_goes(broker: KafkaBroker, 
         await eventually(gone, timeout=10)
         after, _ = await append(outbox, db, log, 2)
         assert after["_id"] != intent["_id"]  # a new burst writes a new intent
-    finally:
-        background.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await background
 
 
 async def test_a_change_its_recovery_would_miss_writes_its_own_intent(
@@ -168,8 +153,7 @@ async def test_joined_changes_whose_publish_failed_are_retried_then_the_intent_g
     # No time at all for the inline attempts, as when the broker is slow to answer.
     outbox = log_outbox(db, broker, inline_timeout=0)
     log = unique("log-")
-    background = asyncio.create_task(outbox.run())
-    try:
+    async with background_of(outbox):
         async with TopicTail(MESSAGING_BLOCKS) as tail:
             first, doc1 = await append(outbox, db, log, 1)
             second, doc2 = await append(outbox, db, log, 2)
@@ -182,7 +166,3 @@ async def test_joined_changes_whose_publish_failed_are_retried_then_the_intent_g
             return await outbox.pending(log=log) == [] and await outbox.backlog() == 0
 
         await eventually(gone, timeout=15)
-    finally:
-        background.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await background
