@@ -180,10 +180,15 @@ class Outbox:
 
     def _close(self, shared: _Shared) -> None:
         """No further change joins this intent; it goes once its holders are settled."""
-        if self._joinable.get(shared.key) is shared:
-            del self._joinable[shared.key]
-            if shared.holders == 0:
-                self._release(shared)
+        if self._unjoin(shared) and shared.holders == 0:
+            self._release(shared)
+
+    def _unjoin(self, shared: _Shared) -> bool:
+        """Take the intent out of the joinable ones; whether it was one."""
+        if self._joinable.get(shared.key) is not shared:
+            return False
+        del self._joinable[shared.key]
+        return True
 
     def _settle(self, shared: _Shared, count: int) -> None:
         """`count` of a shared intent's changes are published (or discarded, or parked)."""
@@ -204,8 +209,7 @@ class Outbox:
         if shared.release is not None:
             shared.release.cancel()
             shared.release = None
-        if self._joinable.get(shared.key) is shared:
-            del self._joinable[shared.key]
+        self._unjoin(shared)
         self._held.pop(shared.intent["_id"], None)
         self._finish(shared.intent["_id"])
 
