@@ -66,6 +66,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = TOPICS + tuple(
 )
 
 
+def partitions_of(topic: str) -> int:
+    """The partitions a topic is created with (a consumer may learn of more later)."""
+    return next(spec.partitions for spec in TOPICS if spec.name == topic)
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     specs: tuple[TopicSpec, ...] = ALL_TOPICS,

@@ -124,7 +124,9 @@ async def list_blocks(
 ) -> BlockPage:
     """The caller's blocked clients whose first and/or last name matches `q`, in name order."""
     provider = _provider(caller)
-    found = await deps.block_lists.page(provider.id, q, after=after_key(cursor), limit=limit + 1)
+    found = await deps.block_lists.page(
+        provider.id, provider.practice_id, q, after=after_key(cursor), limit=limit + 1
+    )
     page, next_cursor = keyed_page(found, limit, key=lambda b: b.sort_key)
     return BlockPage(
         items=[

@@ -8,10 +8,11 @@ from fastapi import FastAPI
 
 from services.blocking.api import install_error_mapping, router
 from services.blocking.deps import Deps
-from services.blocking.handlers import BLOCK_INTENT, BlockLists, ClientProjection
+from services.blocking.handlers import BLOCK_INTENT, BlockLists, ClientProjection, ListProjection
 from services.blocking.settings import BlockingSettings
-from services.blocking.store import BlockStore, ClientDirectory
+from services.blocking.store import BlockListStore, BlockStore, ClientDirectory
 from services.blocking.subscribers import register_subscribers
+from shared import topics
 from shared.events.audit import AccessRecorded
 from shared.events.blocks import BlockChanged
 from shared.kafka import EventPublisher, create_broker, declare_published
@@ -22,14 +23,16 @@ from shared.service import create_service_app, service_runtime
 async def build(db: Any, publisher: EventPublisher) -> tuple[Deps, Outbox]:
     """Wire stores, the outbox and its recovery, and the use cases on one database."""
     clients, blocks = ClientDirectory(db), BlockStore(db)
+    lists = BlockListStore(db, partitions=topics.partitions_of(topics.MESSAGING_BLOCKS))
     outbox = Outbox(db, publisher)
     for indexed in (clients, blocks, outbox):
         await indexed.ensure_indexes()
-    block_lists = BlockLists(clients=clients, blocks=blocks, outbox=outbox)
+    block_lists = BlockLists(clients=clients, blocks=blocks, lists=lists, outbox=outbox)
     outbox.on(BLOCK_INTENT, block_lists.recover)
     deps = Deps(
         block_lists=block_lists,
-        client_projection=ClientProjection(clients=clients, blocks=blocks),
+        client_projection=ClientProjection(clients=clients),
+        list_projection=ListProjection(lists=lists),
     )
     return deps, outbox
 

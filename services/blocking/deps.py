@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from services.blocking.handlers import BlockLists, ClientProjection
+from services.blocking.handlers import BlockLists, ClientProjection, ListProjection
 from shared.service import from_app_state
 
 
@@ -13,6 +13,7 @@ class Deps:
 
     block_lists: BlockLists
     client_projection: ClientProjection
+    list_projection: ListProjection
 
 
 DepsDep = Annotated[Deps, from_app_state("deps")]

@@ -35,17 +35,6 @@ class Client:
         """Lower-cased text a name query matches: "first last" and "last first"."""
         return f"{self.first_name} {self.last_name}\n{self.last_name} {self.first_name}".lower()
 
-    def renames(self, before: "Client | None") -> bool:
-        """Whether this record changes the name of a client known before.
-
-        Only a rename touches the block lists (a search over them); a client seen for the
-        first time is in nobody's list yet, and a repeated record changes nothing.
-        """
-        return before is not None and (before.first_name, before.last_name) != (
-            self.first_name,
-            self.last_name,
-        )
-
 
 @dataclass(frozen=True)
 class Block:
@@ -77,6 +66,13 @@ class BlockedClient:
     last_name: str
     blocked_at: datetime
     sort_key: str
+
+    @classmethod
+    def of(cls, client: Client, blocked_at: datetime) -> "BlockedClient":
+        """A client as their provider's block list shows them."""
+        return cls(
+            client.client_id, client.first_name, client.last_name, blocked_at, client.sort_key
+        )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from services.blocking.domain import (
     block_id,
     normalize_query,
 )
-from services.blocking.ports import BlocksPort, ClientsPort, OutboxPort
+from services.blocking.ports import BlocksPort, ClientsPort, ListsPort, OutboxPort
 from shared.events.base import Event
+from shared.events.blocks import BlockChanged
 from shared.events.clients import ClientRecordChanged
 from shared.outbox import Document
 
@@ -36,13 +37,26 @@ class ClientProjection:
     """Keeps the local copy of the practices' client directories current."""
 
     clients: ClientsPort
-    blocks: BlocksPort
 
     async def record(self, record: ClientRecordChanged) -> None:
-        """Project a client record; a known client's rename refreshes the block lists."""
-        client, before = await self.clients.upsert(record)
-        if client.renames(before):
-            await self.blocks.rename(client)
+        """Project a client record (block lists read names from it, renames included)."""
+        await self.clients.upsert(record)
+
+
+@dataclass(frozen=True)
+class ListProjection:
+    """Keeps each provider's block list, from the pairs' events (`messaging.blocks.v1`)."""
+
+    lists: ListsPort
+
+    async def record(self, changes: list[BlockChanged], partitions: list[int]) -> None:
+        """Bring the lists up to date with a batch of changes, each with its partition."""
+        await self.lists.apply(
+            [
+                (block_id(c.provider_id, c.client_id), p)
+                for c, p in zip(changes, partitions, strict=True)
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class BlockLists:
 
     clients: ClientsPort
     blocks: BlocksPort
+    lists: ListsPort
     outbox: OutboxPort
 
     async def block(
@@ -70,6 +85,7 @@ class BlockLists:
                 )
 
         await asyncio.gather(*(block_one(c) for c in to_block))
+        await self.lists.wait_listed(provider_id, dict.fromkeys(wanted, True))
         return BlockOutcome(wanted, [c.client_id for c in to_block])
 
     async def unblock(self, provider_id: str, practice_id: str, client_id: str) -> bool:
@@ -84,15 +100,28 @@ class BlockLists:
         await self._change(
             provider_id, client_id, partial(self.blocks.unblock, provider_id, client_id)
         )
+        await self.lists.wait_listed(provider_id, {client_id: False})
         return True
 
     async def page(
-        self, provider_id: str, query: str | None, *, after: str | None, limit: int
+        self,
+        provider_id: str,
+        practice_id: str,
+        query: str | None,
+        *,
+        after: str | None,
+        limit: int,
     ) -> list[BlockedClient]:
         """The provider's blocked clients matching a name query, in name order."""
-        return await self.blocks.list_blocked(
-            provider_id, normalize_query(query), after=after, limit=limit
-        )
+        blocked = await self.lists.blocked(provider_id)
+        wanted = normalize_query(query)
+        found = [
+            BlockedClient.of(client, blocked[client.client_id])
+            for client in await self.clients.get_many(practice_id, list(blocked))
+            if (not wanted or wanted in client.search_text)
+            and (after is None or client.sort_key > after)
+        ]
+        return sorted(found, key=lambda b: b.sort_key)[:limit]
 
     async def recover(self, ref: Document) -> list[Event]:
         """The event of a pair's current state, for an intent left behind."""

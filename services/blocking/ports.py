@@ -1,9 +1,10 @@
 """The stores and outbox the use cases need, as ports: the composition root plugs in the
 MongoDB stores, unit tests plug in small in-memory ones (tests/unit/blocking/fakes.py)."""
 
+from datetime import datetime
 from typing import Any, Protocol
 
-from services.blocking.domain import Block, BlockedClient, Client
+from services.blocking.domain import Block, Client
 from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
 from shared.outbox import Document
@@ -12,7 +13,7 @@ from shared.outbox import Document
 class ClientsPort(Protocol):
     """The local projection of the practices' client directories."""
 
-    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, Client | None]: ...
+    async def upsert(self, record: ClientRecordChanged) -> None: ...
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]: ...
 
@@ -20,7 +21,7 @@ class ClientsPort(Protocol):
 
 
 class BlocksPort(Protocol):
-    """Each provider-client pair's block state, and the providers' block lists."""
+    """Each provider-client pair's block state."""
 
     async def get(self, provider_id: str, client_id: str) -> Block | None: ...
 
@@ -32,11 +33,17 @@ class BlocksPort(Protocol):
 
     async def unblock(self, provider_id: str, client_id: str) -> Block | None: ...
 
-    async def rename(self, client: Client) -> None: ...
 
-    async def list_blocked(
-        self, provider_id: str, query: str | None, *, after: str | None, limit: int
-    ) -> list[BlockedClient]: ...
+class ListsPort(Protocol):
+    """Each provider's block list, kept from the pairs' events."""
+
+    async def apply(self, changed: list[tuple[str, int]]) -> None: ...
+
+    async def blocked(self, provider_id: str) -> dict[str, datetime]: ...
+
+    async def wait_listed(
+        self, provider_id: str, expected: dict[str, bool], *, timeout: float = 2.0
+    ) -> bool: ...
 
 
 class OutboxPort(Protocol):

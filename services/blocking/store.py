@@ -1,17 +1,19 @@
 """The blocking service's MongoDB access: the client projection and the block documents."""
 
 import asyncio
-import re
+import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 
-from services.blocking.domain import Block, BlockedClient, Client, block_id
+from services.blocking.domain import Block, Client, block_id
 from shared.clock import utcnow
 from shared.events.clients import ClientRecordChanged
-from shared.mongo import find_by_id
+from shared.mongo import drop_index, find_by_id, find_each, upsert
 from shared.outbox import new_revision
+from shared.rosters import Rosters, roster_id
 
 
 def _client(doc: Mapping[str, Any]) -> Client:
@@ -35,15 +37,6 @@ def _block(doc: Mapping[str, Any]) -> Block:
     )
 
 
-def _names(client: Client) -> dict[str, str]:
-    return {
-        "first_name": client.first_name,
-        "last_name": client.last_name,
-        "search": client.search_text,
-        "sort_key": client.sort_key,
-    }
-
-
 class ClientDirectory:
     """The local projection of `practice.clients.v1`."""
 
@@ -51,12 +44,14 @@ class ClientDirectory:
         self._clients = db["clients"]
 
     async def ensure_indexes(self) -> None:
-        """Lookups are by `_id` within a practice."""
-        await self._clients.create_index([("practice_id", 1)], name="practice")
+        """None: lookups are by `_id` (the practice is checked on the document). The index
+        earlier versions kept goes, or every client record keeps maintaining it."""
+        await drop_index(self._clients, "practice")
 
-    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, Client | None]:
-        """Store the latest record of a client; the client now, and as known before (if)."""
-        before = await self._clients.find_one_and_update(
+    async def upsert(self, record: ClientRecordChanged) -> None:
+        """Store the latest record of a client (replaying it changes nothing)."""
+        await upsert(
+            self._clients,
             {"_id": record.client_id},
             {
                 "$set": {
@@ -67,24 +62,12 @@ class ClientDirectory:
                     "source_event_id": str(record.event_id),
                 }
             },
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
         )
-        client = Client(
-            record.client_id,
-            record.practice_id,
-            record.first_name,
-            record.last_name,
-            record.status == "active",
-        )
-        return client, _client(before) if before is not None else None
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]:
         """Those of the ids that are clients of the practice (others do not exist for it)."""
-        docs = await asyncio.gather(
-            *(find_by_id(self._clients, c, practice_id=practice_id) for c in client_ids)
-        )
-        return [_client(doc) for doc in docs if doc is not None]
+        docs = await find_each(self._clients, client_ids)
+        return [_client(d) for d in docs if d is not None and d["practice_id"] == practice_id]
 
     async def get(self, practice_id: str, client_id: str) -> Client | None:
         """A client of the given practice, or None."""
@@ -99,11 +82,10 @@ class BlockStore:
         self._blocks = db["blocks"]
 
     async def ensure_indexes(self) -> None:
-        """Indexes for the provider's list in name order and for renaming a client."""
-        await self._blocks.create_index(
-            [("provider_id", 1), ("blocked", 1), ("sort_key", 1)], name="provider_list"
-        )
-        await self._blocks.create_index([("client_id", 1)], name="client")
+        """None: a pair is read by `_id`, the lists are `BlockListStore`'s. The indexes of the
+        queries that did (before) go, or every block keeps maintaining them."""
+        for name in ("provider_list", "client"):
+            await drop_index(self._blocks, name)
 
     async def get(self, provider_id: str, client_id: str) -> Block | None:
         """The pair's state, or None if the provider never blocked the client."""
@@ -133,7 +115,6 @@ class BlockStore:
                     "blocked": True,
                     "blocked_at": now,
                     "updated_at": now,
-                    **_names(client),
                     **new_revision(),
                 },
                 "$setOnInsert": {"created_at": now},
@@ -161,27 +142,56 @@ class BlockStore:
         )
         return _block(doc) if doc is not None else None
 
-    async def rename(self, client: Client) -> None:
-        """Keep the names shown and searched in block lists current (no event: not in it)."""
-        await self._blocks.update_many({"client_id": client.client_id}, {"$set": _names(client)})
 
-    async def list_blocked(
-        self, provider_id: str, query: str | None, *, after: str | None, limit: int
-    ) -> list[BlockedClient]:
-        """The provider's blocked clients whose name contains the query, in name order."""
-        where: dict[str, Any] = {"provider_id": provider_id, "blocked": True}
-        if query:
-            where["search"] = {"$regex": re.escape(query)}
-        if after:
-            where["sort_key"] = {"$gt": after}
-        cursor = self._blocks.find(where).sort("sort_key", 1).limit(limit)
-        return [
-            BlockedClient(
-                client_id=doc["client_id"],
-                first_name=doc["first_name"],
-                last_name=doc["last_name"],
-                blocked_at=doc["blocked_at"],
-                sort_key=doc["sort_key"],
-            )
-            async for doc in cursor
-        ]
+class BlockListStore:
+    """Each provider's blocked clients, on rosters per partition of `messaging.blocks.v1`
+    (`shared.rosters`): the consumer owning a partition is their only writer, and a list
+    is read by `_id` whatever the other providers hold.
+
+    Entries hold the client's id and when they were blocked; their names are read from the
+    client projection when the list is, so a rename changes one client document only.
+    """
+
+    def __init__(self, db: Any, *, partitions: int) -> None:
+        self._blocks = db["blocks"]
+        self._rosters = Rosters(db["block_lists"], db["block_list_pages"], partitions=partitions)
+
+    async def apply(self, changed: list[tuple[str, int]]) -> None:
+        """Bring the lists up to date with pairs that changed, each with the partition its
+        event came from: the pair's stored state decides, so an event replayed or arriving
+        out of order changes nothing."""
+        partition_of = dict(changed)
+        if not partition_of:
+            return
+        self._rosters.observe_partitions(max(partition_of.values()) + 1)
+        ids = list(partition_of)
+        pairs = [doc for doc in await find_each(self._blocks, ids) if doc is not None]
+        roster_of = {p["_id"]: roster_id(p["provider_id"], partition_of[p["_id"]]) for p in pairs}
+        rosters = await self._rosters.load(roster_of.values())
+        for pair in pairs:
+            roster = rosters[roster_of[pair["_id"]]]
+            if pair["blocked"]:
+                roster.put({"id": pair["client_id"], "blocked_at": pair["blocked_at"]})
+            else:
+                roster.remove(pair["client_id"])
+        await self._rosters.save(rosters.values())
+
+    async def blocked(self, provider_id: str) -> dict[str, datetime]:
+        """The provider's blocked clients, with when each was blocked."""
+        return {e["id"]: e["blocked_at"] for e in await self._rosters.entries(provider_id)}
+
+    async def wait_listed(
+        self, provider_id: str, expected: dict[str, bool], *, timeout: float = 2.0
+    ) -> bool:
+        """Wait (bounded) until the provider's list shows each client blocked or not as
+        expected: a provider's own change is in their list when their request ends."""
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            listed = await self.blocked(provider_id)
+            if all((c in listed) == blocked for c, blocked in expected.items()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)

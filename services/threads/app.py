@@ -33,6 +33,7 @@ from services.threads.store import (
 from services.threads.store.inbox import InboxStore
 from services.threads.store.threads import to_thread
 from services.threads.subscribers import register_subscribers
+from shared import topics
 from shared.audit import AuditTrail
 from shared.crypto import EnvelopeCipher
 from shared.events.audit import AccessRecorded
@@ -76,7 +77,8 @@ def build_deps(
     """Wire stores, use cases and the outbox on one database."""
     messages, views = MessageStore(db, cipher), ViewStore(db)
     practices, profiles, threads = PracticeSettings(db), ProviderProfiles(db), ThreadStore(db)
-    clients, blocks, inboxes = ClientDirectory(db), BlockList(db), InboxStore(db)
+    clients = ClientDirectory(db, partitions=topics.partitions_of(topics.PRACTICE_CLIENTS))
+    blocks, inboxes = BlockList(db), InboxStore(db)
     providers = ProviderDirectory(db)
     audit = AccessLog(AuditTrail(publisher, "threads"))
     outbox = Outbox(db, publisher, grace=grace)
@@ -103,16 +105,21 @@ def build_deps(
             outbox=outbox,
             inboxes=inboxes,
         ),
-        settings=Settings(practices=practices, profiles=profiles, views=views, outbox=outbox),
+        settings=Settings(
+            practices=practices, profiles=profiles, views=views, inboxes=inboxes, outbox=outbox
+        ),
         directory=Directory(
             clients=clients,
             providers=providers,
             blocks=blocks,
             views=views,
+            inboxes=inboxes,
             publisher=publisher,
         ),
         audit_records=AuditRecords(AuditChain(db)),
-        inboxes=Inboxes(inboxes=inboxes, publisher=publisher),
+        inboxes=Inboxes(
+            inboxes=inboxes, publisher=publisher, clients=clients, profiles=profiles, views=views
+        ),
         send_limit=send_limit or RateLimiter(db, "sends", Rate(0, 60.0, 0)),
         outbox=outbox,
         publisher=publisher,
@@ -158,7 +165,7 @@ def _register_recovery(
 async def ensure_indexes(db: Any, cipher: EnvelopeCipher) -> None:
     """Every index the service relies on, including the unique ones guarding races."""
     for store in (
-        ClientDirectory(db),
+        ClientDirectory(db, partitions=topics.partitions_of(topics.PRACTICE_CLIENTS)),
         ThreadStore(db),
         MessageStore(db, cipher),
         ViewStore(db),

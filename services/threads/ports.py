@@ -71,7 +71,9 @@ class ViewsPort(Protocol):
         self, thread_id: str, participant_id: str, fields: dict[str, Any]
     ) -> dict[str, Any] | None: ...
 
-    async def rename_other(self, other_id: str, names: dict[str, str]) -> list[dict[str, Any]]: ...
+    async def rename_other(
+        self, view_ids: list[str], names: dict[str, str]
+    ) -> list[dict[str, Any]]: ...
 
 
 class PracticesPort(Protocol):
@@ -105,7 +107,7 @@ class ClientsPort(Protocol):
 
     async def get(self, practice_id: str, client_id: str) -> Client | None: ...
 
-    async def upsert(self, record: ClientRecordChanged) -> bool: ...
+    async def apply(self, records: list[tuple[ClientRecordChanged, int]]) -> list[str]: ...
 
     async def search(
         self, practice_id: str, query: str | None, *, after: str | None, limit: int
@@ -142,6 +144,8 @@ class InboxesPort(Protocol):
     """Each participant's inbox projection."""
 
     async def unread_threads(self, participant_id: str, practice_id: str) -> int: ...
+
+    async def counterpart_views(self, participant_id: str) -> list[str]: ...
 
     async def wait_for(
         self, participant_id: str, thread_id: str, changed_at: datetime, *, timeout: float = 2.0

@@ -14,7 +14,7 @@ from shared.events.clients import ClientRecordChanged
 from shared.events.providers import ProviderRecordChanged
 from shared.events.threads import InboxEntryChanged
 from shared.kafka import batch_options, consumer_options
-from shared.kafka_context import from_context
+from shared.kafka_context import KafkaMessage, from_context
 
 
 class ForgetWritten(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -39,11 +39,18 @@ class ForgetWritten(ConsumerRebalanceListener):  # type: ignore[misc]
 def register_subscribers(broker: KafkaBroker, settings: ThreadsSettings) -> None:
     """Attach the service's consumers to the broker."""
 
-    @broker.subscriber(topics.PRACTICE_CLIENTS, **consumer_options(settings, "threads.clients"))
-    async def on_client_record(
-        event: ClientRecordChanged, deps: Deps = from_context("deps")
+    @broker.subscriber(
+        topics.PRACTICE_CLIENTS,
+        # A new group (it was "threads.clients"): it replays the compacted topic once,
+        # which lists every client known before on the practices' rosters.
+        **batch_options(settings, "threads.client_directory", max_records=500),
+    )
+    async def on_client_records(
+        events: list[ClientRecordChanged], message: KafkaMessage, deps: Deps = from_context("deps")
     ) -> None:
-        await deps.directory.record_client(event)
+        # A practice's roster is kept per partition, written by the partition's owner only.
+        partitions = [r.partition for r in message.raw_message]
+        await deps.directory.record_clients(events, partitions)
 
     @broker.subscriber(topics.MESSAGING_BLOCKS, **consumer_options(settings, "threads.blocks"))
     async def on_block_changed(event: BlockChanged, deps: Deps = from_context("deps")) -> None:

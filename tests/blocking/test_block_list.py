@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from aiokafka.partitioner import DefaultPartitioner
+
 from shared import topics
 from tests.blocking.conftest import Blocking, add_clients
 from tests.support import auth, client_record, eventually, publish_json, unique
@@ -90,3 +92,30 @@ async def test_a_forged_cursor_is_a_problem(blocking: Blocking) -> None:
 
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_cursor"
+
+
+async def test_the_list_follows_each_pairs_stored_state_whatever_the_events_order(
+    blocking: Blocking,
+) -> None:
+    """The list projection reads the pair's state: a replayed or late event changes
+    nothing, and a client listed twice is one entry."""
+    practice, provider = unique("pr-"), unique("p-")
+    (client_id,) = await add_clients(blocking, client_record(practice))
+    headers = auth(provider, "provider", practice)
+    pair = f"{provider}:{client_id}"
+    lists = blocking.deps.list_projection.lists
+    assert (await blocking.http.put(f"/v1/blocks/{client_id}", headers=headers)).status_code == 204
+
+    # The pair's partition of the topic, as the producer chose it.
+    every = list(range(topics.partitions_of(topics.MESSAGING_BLOCKS)))
+    partition = DefaultPartitioner()(pair.encode(), every, every)
+    await lists.apply([(pair, partition), (pair, partition)])  # replayed
+    twice = await listed(blocking, headers)
+    assert (
+        await blocking.http.delete(f"/v1/blocks/{client_id}", headers=headers)
+    ).status_code == 204
+    await lists.apply([(pair, partition)])  # the block's event, arriving after the unblock's
+    after_unblock = await listed(blocking, headers)
+
+    assert [i["client_id"] for i in twice["items"]] == [client_id]
+    assert after_unblock["items"] == []

@@ -32,13 +32,13 @@ from tests.support import unique
 # Per-process groups (notify's live ones) are found on the broker.
 GROUPS = {
     topics.PRACTICE_CLIENTS: [
-        "threads.clients",
+        "threads.client_directory",
         "blocking.clients",
         "announcements.clients",
         "notify.clients",
     ],
     topics.PRACTICE_PROVIDERS: ["threads.providers"],
-    topics.MESSAGING_BLOCKS: ["threads.blocks"],
+    topics.MESSAGING_BLOCKS: ["threads.blocks", "blocking.lists"],
     topics.MESSAGING_INBOX: ["threads.inbox"],
     topics.MESSAGING_DELIVERIES: ["announcements.deliveries"],
     topics.MESSAGING_ANNOUNCEMENTS: ["notify.fanout.announcements"],

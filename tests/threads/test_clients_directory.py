@@ -4,7 +4,9 @@ from typing import Any
 
 import httpx
 
+from services.threads import events
 from services.threads.deps import Deps
+from services.threads.store.views import view_id
 from shared import topics
 from tests.support import (
     TopicTail,
@@ -15,6 +17,11 @@ from tests.support import (
     header,
     publish_json,
     unique,
+)
+from tests.threads.factory import (
+    Conversation,
+    box,
+    conversation,
 )
 
 
@@ -140,3 +147,100 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_later_ones_still_arri
     assert errors[not_json_key] in {"JSONDecodeError", "ValidationError"}
     assert all(header(r, "dlq_topic") == topics.PRACTICE_CLIENTS for r in dead)
     assert body(next(r for r in dead if r.key.decode() == invalid_key))["client_id"] == invalid_key
+
+
+async def provider_sees(
+    threads: httpx.AsyncClient, chat: Conversation, last_name: str
+) -> dict[str, object] | None:
+    """The client as the provider's thread list shows them, once it shows `last_name`."""
+    r = await threads.get("/v1/threads", headers=chat.provider)
+    shown = [t["client"] for t in r.json()["items"] if t["thread_id"] == chat.thread_id]
+    return shown[0] if shown and shown[0]["last_name"] == last_name else None
+
+
+async def test_a_renamed_client_is_found_and_shown_by_the_new_name(
+    threads: httpx.AsyncClient,
+) -> None:
+    chat = await conversation(threads)
+    await box(threads, chat.provider, settle_on=[chat.thread_id])
+    new_name = unique("Byron")
+    record = client_record(chat.practice.practice_id, last_name=new_name)
+    record["client_id"] = chat.client_id
+    await publish_json(topics.PRACTICE_CLIENTS, chat.client_id, record)
+
+    shown = await eventually(lambda: provider_sees(threads, chat, new_name))
+    found = await search(threads, chat.practice.practice_id, new_name)
+
+    assert shown["client_id"] == chat.client_id
+    assert [c["client_id"] for c in found] == [chat.client_id]
+    assert await search(threads, chat.practice.practice_id, "Lovelace") == []
+
+
+async def test_a_thread_reaching_an_inbox_brings_the_other_sides_view_the_current_name(
+    threads: httpx.AsyncClient, deps: Deps
+) -> None:
+    """A rename reaches the views its party's inbox lists; a thread opened a moment before
+    it is listed later, and the inbox's consumer then shows the current name."""
+    chat = await conversation(threads)
+    await box(threads, chat.client, settle_on=[chat.thread_id])
+    views, inboxes = deps.inboxes.views, deps.inboxes.inboxes
+    shown_to_provider = view_id(chat.thread_id, chat.practice.provider_id)
+    # The provider's view written with a name the client had before the rename, and the
+    # client's inbox not listing the thread yet: what the rename could not reach.
+    await views.collection.update_one(
+        {"_id": shown_to_provider}, {"$set": {"other_last_name": "Before"}}
+    )
+    await inboxes.collection.update_one(
+        {"_id": chat.client_id}, {"$unset": {f"entries.{chat.thread_id}": ""}}
+    )
+    inboxes.forget_written()
+    arriving = await views.by_id(view_id(chat.thread_id, chat.client_id))
+    assert arriving is not None
+
+    await deps.inboxes.apply(events.inbox_events(arriving))
+
+    now = await views.by_id(shown_to_provider)
+    assert now is not None and now["other_last_name"] != "Before"
+    assert await eventually(lambda: provider_sees(threads, chat, str(now["other_last_name"])))
+
+
+async def test_a_client_moved_to_another_practice_leaves_the_first_ones_search(
+    threads: httpx.AsyncClient,
+) -> None:
+    first, second = unique("pr-"), unique("pr-")
+    record = client_record(first)
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+    await eventually(lambda: search(threads, first, str(record["last_name"])))
+
+    moved = {**record, "practice_id": second}
+    await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), moved)
+    found = await eventually(lambda: search(threads, second, str(record["last_name"])))
+
+    assert [c["client_id"] for c in found] == [record["client_id"]]
+    assert await search(threads, first, str(record["last_name"])) == []
+
+
+async def test_search_pages_through_a_practice_in_name_order(threads: httpx.AsyncClient) -> None:
+    practice = unique("pr-")
+    family = unique("Page")
+    records = [client_record(practice, first_name=f"N{i}", last_name=family) for i in range(5)]
+    for record in records:
+        await publish_json(topics.PRACTICE_CLIENTS, str(record["client_id"]), record)
+    await eventually(lambda: _all_listed(threads, practice, family, 5))
+    headers = auth("p1", "provider", practice)
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"q": family, "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (await threads.get("/v1/clients", params=params, headers=headers)).json()
+        seen += [c["first_name"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [f"N{i}" for i in range(5)]
+
+
+async def _all_listed(threads: httpx.AsyncClient, practice: str, q: str, count: int) -> bool:
+    return len(await search(threads, practice, q)) == count

@@ -8,6 +8,7 @@ from services.threads.ports import (
     BlocksPort,
     ClientsPort,
     EventsPort,
+    InboxesPort,
     ProvidersPort,
     ViewsPort,
 )
@@ -24,17 +25,22 @@ class Directory:
     providers: ProvidersPort
     blocks: BlocksPort
     views: ViewsPort
+    inboxes: InboxesPort
     publisher: EventsPort
 
-    async def record_client(self, record: ClientRecordChanged) -> None:
-        """Project a practice system's client record; providers' views show the new name."""
-        if not await self.clients.upsert(record):
-            return
-        renamed = await self.views.rename_other(
-            record.client_id,
-            {"other_first_name": record.first_name, "other_last_name": record.last_name},
-        )
-        await self.publisher.publish_all([e for v in renamed for e in events.inbox_events(v)])
+    async def record_clients(
+        self, records: list[ClientRecordChanged], partitions: list[int]
+    ) -> None:
+        """Project a batch of a practice system's client records, each with its partition;
+        providers' views show a renamed client's new name."""
+        renamed = set(await self.clients.apply(list(zip(records, partitions, strict=True))))
+        latest = {r.client_id: r for r in records if r.client_id in renamed}
+        for record in latest.values():
+            views = await self.views.rename_other(
+                await self.inboxes.counterpart_views(record.client_id),
+                {"other_first_name": record.first_name, "other_last_name": record.last_name},
+            )
+            await self.publisher.publish_all([e for v in views for e in events.inbox_events(v)])
 
     async def search_clients(
         self, practice_id: str, query: str | None, *, after: str | None, limit: int

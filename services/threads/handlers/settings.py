@@ -11,7 +11,13 @@ from services.threads.domain import (
     display_name_or_default,
     may_change_practice_settings,
 )
-from services.threads.ports import OutboxPort, PracticesPort, ProfilesPort, ViewsPort
+from services.threads.ports import (
+    InboxesPort,
+    OutboxPort,
+    PracticesPort,
+    ProfilesPort,
+    ViewsPort,
+)
 
 
 class InvalidDisplayName(DomainError):
@@ -25,6 +31,7 @@ class Settings:
     practices: PracticesPort
     profiles: ProfilesPort
     views: ViewsPort
+    inboxes: InboxesPort
     outbox: OutboxPort
 
     async def messaging_enabled(self, practice_id: str) -> bool:
@@ -53,7 +60,9 @@ class Settings:
             raise InvalidDisplayName(who.id)
         intent = await self.outbox.intend("profile", id=who.id)
         doc = await self.profiles.set_display_name(who.practice_id, who.id, name)
-        renamed = await self.views.rename_other(who.id, {"other_display_name": name})
+        renamed = await self.views.rename_other(
+            await self.inboxes.counterpart_views(who.id), {"other_display_name": name}
+        )
         found = await events.profile_events(doc)
         found += [e for view in renamed for e in events.inbox_events(view)]
         await self.outbox.publish_soon(intent, found)

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.threads.domain import View
 from services.threads.store.views import to_view as view_of
+from services.threads.store.views import view_id
 from shared.events.threads import InboxEntryChanged
 
 _ENTRY_FIELDS = tuple(
@@ -61,6 +62,15 @@ class InboxStore:
         """The participant's entries by thread id."""
         doc = await self.collection.find_one({"_id": participant_id})
         return dict(doc["entries"]) if doc else {}
+
+    async def counterpart_views(self, participant_id: str) -> list[str]:
+        """The other side's views of the participant's threads: where their name shows.
+
+        A thread the participant's inbox does not list yet (its first snapshot still on
+        its way) is not among them.
+        """
+        entries = await self.entries(participant_id)
+        return [view_id(thread, entry["other_id"]) for thread, entry in entries.items()]
 
     async def apply(
         self, participant_id: str, changes: list[InboxEntryChanged]

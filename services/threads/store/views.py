@@ -7,7 +7,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from services.threads.domain import Role, View
-from shared.mongo import DuplicateKeyError, drop_index
+from shared.mongo import DuplicateKeyError, drop_index, find_each, update_each
 from shared.outbox import new_revision
 
 
@@ -154,12 +154,11 @@ class ViewStore:
         doc: dict[str, Any] | None = await self.collection.find_one({"_id": _id})
         return doc
 
-    async def rename_other(self, other_id: str, names: dict[str, str]) -> list[dict[str, Any]]:
-        """Keep the other party's name current in every view that shows it; those views.
-
-        A rare change (a client record, a display name), so a query is fine here.
-        """
+    async def rename_other(
+        self, view_ids: list[str], names: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Show the other party's new name in these views; the views as written."""
         search = " ".join(v for v in names.values() if v).lower()
         fields = {**names, "other_search": search, **new_revision()}
-        await self.collection.update_many({"other_id": other_id}, {"$set": fields})
-        return [doc async for doc in self.collection.find({"other_id": other_id})]
+        await update_each(self.collection, [({"_id": i}, {"$set": fields}) for i in view_ids])
+        return [doc for doc in await find_each(self.collection, view_ids) if doc is not None]

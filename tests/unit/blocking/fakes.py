@@ -1,8 +1,7 @@
 """In-memory stand-ins for the blocking service's ports, for unit tests of its use cases.
 
 They keep the stores' observable rules (one state per provider-client pair, a new
-revision per change, clients seen only within their practice, the block list in name
-order) and nothing else; the real stores are proven on the real database by the tests in
+revision per change, clients seen only within their practice) and nothing else; the real stores are proven on the real database by the tests in
 tests/blocking.
 """
 
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.blocking.domain import Block, BlockedClient, Client, block_id
+from services.blocking.domain import Block, Client, block_id
 from shared.clock import utcnow
 from shared.events.base import Event
 from shared.events.clients import ClientRecordChanged
@@ -28,8 +27,7 @@ class FakeClients:
         self.clients[client.client_id] = client
         return client
 
-    async def upsert(self, record: ClientRecordChanged) -> tuple[Client, Client | None]:
-        before = self.clients.get(record.client_id)
+    async def upsert(self, record: ClientRecordChanged) -> None:
         client = Client(
             record.client_id,
             record.practice_id,
@@ -38,7 +36,6 @@ class FakeClients:
             record.status == "active",
         )
         self.clients[client.client_id] = client
-        return client, before
 
     async def get_many(self, practice_id: str, client_ids: list[str]) -> list[Client]:
         found = [self.clients.get(c) for c in client_ids]
@@ -51,24 +48,17 @@ class FakeClients:
 
 @dataclass
 class Pair:
-    """A stored pair: its state, and the client as its block list entry shows them."""
+    """A stored pair: its state, and when the client was blocked."""
 
     block: Block
-    client: Client
     blocked_at: datetime
-
-    @property
-    def entry(self) -> BlockedClient:
-        c = self.client
-        return BlockedClient(c.client_id, c.first_name, c.last_name, self.blocked_at, c.sort_key)
 
 
 @dataclass
 class FakeBlocks:
-    """One state per provider-client pair; counts the renames (each a search when real)."""
+    """One state per provider-client pair."""
 
     pairs: dict[str, Pair] = field(default_factory=dict)
-    renames: int = 0
     vanish_before_unblock: bool = False
 
     async def get(self, provider_id: str, client_id: str) -> Block | None:
@@ -85,7 +75,7 @@ class FakeBlocks:
     async def block(self, provider_id: str, client: Client) -> Block:
         now = utcnow()
         block = Block(provider_id, client.client_id, client.practice_id, True, new_id(), now)
-        self.pairs[block.id] = Pair(block, client, now)
+        self.pairs[block.id] = Pair(block, now)
         return block
 
     async def unblock(self, provider_id: str, client_id: str) -> Block | None:
@@ -98,27 +88,30 @@ class FakeBlocks:
         pair.block = replace(pair.block, blocked=False, rev=new_id(), changed_at=utcnow())
         return pair.block
 
-    async def rename(self, client: Client) -> None:
-        self.renames += 1
-        for pair in self.pairs.values():
-            if pair.client.client_id == client.client_id:
-                pair.client = client
 
-    async def list_blocked(
-        self, provider_id: str, query: str | None, *, after: str | None, limit: int
-    ) -> list[BlockedClient]:
-        found = sorted(
-            (
-                p.entry
-                for p in self.pairs.values()
-                if p.block.provider_id == provider_id
-                and p.block.blocked
-                and (not query or query in p.client.search_text)
-                and (after is None or p.client.sort_key > after)
-            ),
-            key=lambda e: e.sort_key,
-        )
-        return found[:limit]
+@dataclass
+class FakeLists:
+    """The providers' block lists, as the pairs stand (the real ones follow their events)."""
+
+    blocks: FakeBlocks
+    waited: list[dict[str, bool]] = field(default_factory=list)
+
+    async def apply(self, changed: list[tuple[str, int]]) -> None:
+        pass  # derived from the pairs on each read
+
+    async def blocked(self, provider_id: str) -> dict[str, datetime]:
+        return {
+            p.block.client_id: p.blocked_at
+            for p in self.blocks.pairs.values()
+            if p.block.provider_id == provider_id and p.block.blocked
+        }
+
+    async def wait_listed(
+        self, provider_id: str, expected: dict[str, bool], *, timeout: float = 2.0
+    ) -> bool:
+        self.waited.append(expected)
+        listed = await self.blocked(provider_id)
+        return all((c in listed) == blocked for c, blocked in expected.items())
 
 
 @dataclass

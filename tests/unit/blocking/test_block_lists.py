@@ -9,7 +9,7 @@ from services.blocking.handlers import BLOCK_INTENT, BlockLists
 from shared.events.base import Event
 from shared.events.blocks import BlockChanged
 from shared.ids import new_id
-from tests.unit.blocking.fakes import FakeBlocks, FakeClients, FakeOutbox
+from tests.unit.blocking.fakes import FakeBlocks, FakeClients, FakeLists, FakeOutbox
 
 
 @dataclass
@@ -36,14 +36,14 @@ class World:
 
     async def listed(self, query: str | None = None, limit: int = 50) -> list[str]:
         """The ids on the provider's block list."""
-        found = await self.lists.page(self.provider, query, after=None, limit=limit)
+        found = await self.lists.page(self.provider, self.practice, query, after=None, limit=limit)
         return [b.client_id for b in found]
 
 
 @pytest.fixture
 def world() -> World:
     clients, blocks, outbox = FakeClients(), FakeBlocks(), FakeOutbox()
-    lists = BlockLists(clients=clients, blocks=blocks, outbox=outbox)
+    lists = BlockLists(clients=clients, blocks=blocks, lists=FakeLists(blocks), outbox=outbox)
     return World(clients, blocks, outbox, lists, new_id(), new_id())
 
 
@@ -181,8 +181,10 @@ async def test_the_list_pages_in_name_order(world: World) -> None:
     ids = [world.client(last=last) for last in ("Cole", "Abel", "Baker")]
     await world.block(*ids)
 
-    first = await world.lists.page(world.provider, None, after=None, limit=2)
-    second = await world.lists.page(world.provider, None, after=first[-1].sort_key, limit=2)
+    first = await world.lists.page(world.provider, world.practice, None, after=None, limit=2)
+    second = await world.lists.page(
+        world.provider, world.practice, None, after=first[-1].sort_key, limit=2
+    )
 
     assert [b.last_name for b in first + second] == ["Abel", "Baker", "Cole"]
 

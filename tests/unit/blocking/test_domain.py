@@ -1,7 +1,5 @@
 """The blocking domain's rules and the events a pair's revision derives."""
 
-from dataclasses import replace
-
 import pytest
 
 from services.blocking.domain import (
@@ -24,23 +22,6 @@ def client(client_id: str = "c1", first: str = "Grace", last: str = "Hopper") ->
 
 def block(*, blocked: bool = True, rev: str = "rev-1") -> Block:
     return Block("p1", "c1", "pr1", blocked, rev, utcnow())
-
-
-def test_a_first_record_is_no_rename() -> None:
-    assert not client().renames(None)
-
-
-def test_a_repeated_record_is_no_rename() -> None:
-    assert not client().renames(client())
-
-
-def test_a_new_first_or_last_name_is_a_rename() -> None:
-    assert client(first="Ada").renames(client())
-    assert client(last="Lovelace").renames(client())
-
-
-def test_a_status_change_alone_is_no_rename() -> None:
-    assert not client().renames(replace(client(), active=False))
 
 
 def test_a_request_asks_for_each_client_once_in_the_order_first_given() -> None:
