@@ -15,12 +15,14 @@ from services.announcements.handlers.inbox import READ_INTENT, Inbox
 from services.announcements.handlers.projections import Projections
 from services.announcements.handlers.sending import PUBLISH_INTENT, Sending
 from services.announcements.handlers.sent import SentAnnouncements
+from services.announcements.handlers.timelines import Listing
 from services.announcements.settings import AnnouncementsSettings
 from services.announcements.store import (
     AnnouncementStore,
     ClientProjection,
     DeliveryStats,
     ReadMarks,
+    Timelines,
 )
 from services.announcements.subscribers import register_subscribers
 from shared import topics
@@ -52,6 +54,7 @@ class Stores:
     """The service's MongoDB stores on one database."""
 
     clients: ClientProjection
+    timelines: Timelines
     announcements: AnnouncementStore
     counts: DeliveryStats
     reads: ReadMarks
@@ -59,16 +62,18 @@ class Stores:
     @classmethod
     def on(cls, db: Any, cipher: EnvelopeCipher) -> "Stores":
         """Every store of the service on this database."""
+        timelines = Timelines(db, partitions=_partitions(topics.MESSAGING_ANNOUNCEMENTS))
         return cls(
             clients=ClientProjection(db, partitions=_partitions(topics.PRACTICE_CLIENTS)),
-            announcements=AnnouncementStore(db, cipher),
+            timelines=timelines,
+            announcements=AnnouncementStore(db, cipher, timelines),
             counts=DeliveryStats(db, partitions=_partitions(topics.MESSAGING_DELIVERIES)),
             reads=ReadMarks(db),
         )
 
     async def ensure_indexes(self) -> None:
         """Every index the service relies on, including the unique ones guarding races."""
-        for store in (self.clients, self.announcements, self.counts, self.reads):
+        for store in (self.clients, self.timelines, self.announcements, self.counts, self.reads):
             await store.ensure_indexes()
 
 
@@ -95,6 +100,7 @@ def build_deps(
         ),
         inbox=inbox,
         projections=Projections(clients=stores.clients, counts=stores.counts),
+        listing=Listing(announcements=stores.announcements),
     )
 
 
@@ -126,6 +132,9 @@ def create_app(settings: AnnouncementsSettings | None = None) -> FastAPI:
             await runtime.start(outbox.run())
             stores.counts.observe_partitions(_known_partitions(broker, topics.MESSAGING_DELIVERIES))
             stores.clients.observe_partitions(_known_partitions(broker, topics.PRACTICE_CLIENTS))
+            stores.timelines.observe_partitions(
+                _known_partitions(broker, topics.MESSAGING_ANNOUNCEMENTS)
+            )
             runtime.report(app, "outbox_backlog", outbox.backlog)
             runtime.spawn(send_limit.run())
             yield

@@ -7,6 +7,7 @@ from services.announcements.handlers.inbox import Inbox
 from services.announcements.handlers.projections import Projections
 from services.announcements.handlers.sending import Sending
 from services.announcements.handlers.sent import SentAnnouncements
+from services.announcements.handlers.timelines import Listing
 from shared.service import from_app_state
 
 
@@ -18,6 +19,7 @@ class Deps:
     sent: SentAnnouncements
     inbox: Inbox
     projections: Projections
+    listing: Listing
 
 
 DepsDep = Annotated[Deps, from_app_state("deps")]

@@ -8,6 +8,7 @@ from services.announcements.domain import (
     Announcement,
     Draft,
     Outcome,
+    Page,
     Publication,
     Receipt,
     Tally,
@@ -40,13 +41,15 @@ class AnnouncementsPort(Protocol):
 
     async def get(self, announcement_id: str) -> Announcement | None: ...
 
+    async def list_published(self, published: list[tuple[str, int]]) -> None: ...
+
     async def by_author(
         self, practice_id: str, author_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]: ...
+    ) -> Page[Announcement]: ...
 
     async def addressed_to(
         self, practice_id: str, client_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]: ...
+    ) -> Page[Announcement]: ...
 
     async def get_addressed_to(
         self, announcement_id: str, practice_id: str, client_id: str

@@ -5,6 +5,7 @@ from faststream.kafka import KafkaBroker
 from services.announcements.deps import Deps
 from services.announcements.settings import AnnouncementsSettings
 from shared import topics
+from shared.events.announcements import AnnouncementPublished
 from shared.events.clients import ClientRecordChanged
 from shared.events.notify import DeliveryRecorded
 from shared.kafka import batch_options
@@ -26,6 +27,21 @@ def register_subscribers(broker: KafkaBroker, settings: AnnouncementsSettings) -
         # A practice's roster is kept per partition, written by the partition's owner only.
         partitions = [r.partition for r in message.raw_message]
         await deps.projections.record_clients(events, partitions)
+
+    @broker.subscriber(
+        topics.MESSAGING_ANNOUNCEMENTS,
+        # The lists wait on it (a send shows in them once applied): no linger. A batch
+        # costs one read of its announcements and of the timelines' last pages.
+        **batch_options(settings, "announcements.timelines", max_records=500),
+    )
+    async def on_published(
+        events: list[AnnouncementPublished],
+        message: KafkaMessage,
+        deps: Deps = from_context("deps"),
+    ) -> None:
+        # A timeline is kept per partition, written by the partition's owner only.
+        partitions = [r.partition for r in message.raw_message]
+        await deps.listing.record_published(events, partitions)
 
     @broker.subscriber(
         topics.MESSAGING_DELIVERIES,

@@ -1,6 +1,7 @@
 """Small factories for announcement tests: practices, clients, providers, requests."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,21 @@ def announcement(recipients: dict[str, Any], **fields: Any) -> dict[str, Any]:
     }
     payload.update(fields)
     return payload
+
+
+async def until_listed(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str], ids: Iterable[str]
+) -> None:
+    """Wait until a list's first page shows every one of the announcements: the lists are
+    kept from the announcements' events, a moment after a send is answered."""
+    wanted = set(ids)
+
+    async def shown() -> bool:
+        response = await http.get(path, params={"limit": 100}, headers=headers)
+        assert response.status_code == 200, response.text
+        return wanted <= {i["announcement_id"] for i in response.json()["items"]}
+
+    await eventually(shown, timeout=30)
 
 
 async def send(

@@ -6,7 +6,7 @@ from typing import Any
 from shared.mongo import create_mongo_client
 from shared.settings import MongoSettings
 from tests.announcements.conftest import Service
-from tests.announcements.factories import Practice, new_practice, send
+from tests.announcements.factories import Practice, new_practice, send, until_listed
 from tests.support import auth, infra_env, unique
 
 
@@ -26,6 +26,10 @@ async def read_count(service: Service, practice: Practice, announcement_id: str)
     return count
 
 
+async def until_in_inbox(service: Service, practice: Practice, client_id: str, *ids: str) -> None:
+    await until_listed(service.http, "/v1/me/announcements", practice.client(client_id), ids)
+
+
 async def test_recipient_sees_the_announcement_in_their_inbox(service: Service) -> None:
     practice = await new_practice(service, active=2)
     recipient = practice.clients[0]
@@ -33,6 +37,7 @@ async def test_recipient_sees_the_announcement_in_their_inbox(service: Service) 
     created = await send(
         service.http, practice, {"client_ids": [recipient]}, body="Hello all", subject="News"
     )
+    await until_in_inbox(service, practice, recipient, created["announcement_id"])
 
     items = await inbox(service, practice, recipient)
     assert len(items) == 1
@@ -46,6 +51,7 @@ async def test_clients_not_addressed_do_not_see_it(service: Service) -> None:
     practice = await new_practice(service, active=2)
     recipient, bystander = practice.clients
     created = await send(service.http, practice, {"client_ids": [recipient]})
+    await until_in_inbox(service, practice, recipient, created["announcement_id"])
 
     items = await inbox(service, practice, bystander)
     direct = await service.http.get(
@@ -58,7 +64,8 @@ async def test_clients_not_addressed_do_not_see_it(service: Service) -> None:
 
 async def test_same_client_id_in_another_practice_sees_nothing(service: Service) -> None:
     practice = await new_practice(service, active=1)
-    await send(service.http, practice, {"all_clients": True})
+    created = await send(service.http, practice, {"all_clients": True})
+    await until_in_inbox(service, practice, practice.clients[0], created["announcement_id"])
 
     response = await service.http.get(
         "/v1/me/announcements", headers=auth(practice.clients[0], "client", unique("pr-"))
@@ -75,6 +82,7 @@ async def test_inbox_is_newest_first_and_paginated(service: Service) -> None:
         for i in range(3)
     ]
     headers = practice.client(practice.clients[0])
+    await until_in_inbox(service, practice, practice.clients[0], *sent)
 
     first = (await service.http.get("/v1/me/announcements?limit=2", headers=headers)).json()
     second = (
@@ -97,6 +105,8 @@ async def test_marking_read_shows_in_inbox_and_in_the_authors_read_count(
     reader = practice.clients[0]
     created = await send(service.http, practice, {"all_clients": True})
     path = f"/v1/me/announcements/{created['announcement_id']}/read"
+    for client_id in (reader, practice.clients[1]):
+        await until_in_inbox(service, practice, client_id, created["announcement_id"])
 
     first = await service.http.post(path, headers=practice.client(reader))
     again = await service.http.post(path, headers=practice.client(reader))

@@ -6,7 +6,13 @@ import pytest
 
 from services.announcements.app import create_app
 from tests.announcements.conftest import Service, announcements_settings
-from tests.announcements.factories import Practice, announcement, new_practice, send
+from tests.announcements.factories import (
+    Practice,
+    announcement,
+    new_practice,
+    send,
+    until_listed,
+)
 from tests.support import clear_of_slot_boundary, running, unique
 
 PER_HOUR = 2
@@ -29,7 +35,7 @@ async def test_an_announcement_over_the_hourly_limit_answers_429_and_stores_noth
     practice = await new_practice(service, active=1)
     await clear_of_slot_boundary(3600 / PER_HOUR)
     first = await send(service.http, practice, {"all_clients": True}, idempotency_key="one")
-    await send(service.http, practice, {"all_clients": True})
+    second = await send(service.http, practice, {"all_clients": True})
 
     refused = await service.http.post(
         "/v1/announcements",
@@ -45,6 +51,8 @@ async def test_an_announcement_over_the_hourly_limit_answers_429_and_stores_noth
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 3600 / PER_HOUR
+    accepted = [first["announcement_id"], second["announcement_id"]]
+    await until_listed(service.http, "/v1/announcements", practice.provider(), accepted)
     assert len(await _sent_by(service, practice)) == PER_HOUR
     # A retry of an accepted announcement is answered, not counted.
     assert retried.status_code == 202

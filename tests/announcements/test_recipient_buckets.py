@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.announcements.domain import Draft
-from services.announcements.store import AnnouncementStore
+from services.announcements.store import AnnouncementStore, Timelines
 from services.announcements.store.announcements import BUCKET_SIZE
 from shared.crypto import EnvelopeCipher
 from tests.announcements.watched_db import Filters, watched_database
@@ -31,7 +31,8 @@ class Watched:
 async def watched() -> AsyncIterator[Watched]:
     cipher = EnvelopeCipher({"k1": os.urandom(32)}, "k1")
     async with watched_database("test_buckets_") as (db, filters):
-        yield Watched(AnnouncementStore(db, cipher), db, filters)
+        store = AnnouncementStore(db, cipher, Timelines(db, partitions=3))
+        yield Watched(store, db, filters)
 
 
 def draft(practice_id: str, recipients: list[str], key: str = "k") -> Draft:

@@ -11,6 +11,7 @@ from tests.announcements.factories import (
     new_practice,
     preview,
     send,
+    until_listed,
 )
 from tests.support import auth, unique
 
@@ -73,6 +74,9 @@ async def test_retry_with_same_idempotency_key_returns_the_same_announcement(
 
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json()
+    await until_listed(
+        service.http, "/v1/announcements", practice.provider(), [first.json()["announcement_id"]]
+    )
     assert len(await sent_list(service.http, practice)) == 1
 
 

@@ -117,8 +117,8 @@ async def test_list_items_carry_stats(service: Service) -> None:
 
     async def listed() -> dict[str, Any] | None:
         response = await service.http.get("/v1/announcements", headers=practice.provider())
-        item: dict[str, Any] = response.json()["items"][0]
-        return item if item["stats"] == expected else None
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items[0] if items and items[0]["stats"] == expected else None
 
     item = await eventually(listed, timeout=30)
     assert item["announcement_id"] == a

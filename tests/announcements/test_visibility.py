@@ -3,7 +3,7 @@
 from typing import Any
 
 from tests.announcements.conftest import Service
-from tests.announcements.factories import new_practice, send
+from tests.announcements.factories import new_practice, send, until_listed
 from tests.support import auth, unique
 
 
@@ -69,7 +69,7 @@ async def test_list_shows_only_own_announcements_newest_first(service: Service) 
         ]
         for i in range(3)
     ]
-    await service.http.post(
+    theirs = await service.http.post(
         "/v1/announcements",
         json={
             "body": "theirs",
@@ -77,6 +77,10 @@ async def test_list_shows_only_own_announcements_newest_first(service: Service) 
             "idempotency_key": unique(),
         },
         headers=colleague,
+    )
+    await until_listed(service.http, "/v1/announcements", practice.provider(), mine)
+    await until_listed(
+        service.http, "/v1/announcements", colleague, [theirs.json()["announcement_id"]]
     )
 
     first = (

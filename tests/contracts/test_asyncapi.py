@@ -29,10 +29,14 @@ DESIGN = {
             topics.MESSAGING_AUDIT,
         },
     ),
-    # blocking and announcements also record accesses to the audit topic.
-    "blocking": ({topics.PRACTICE_CLIENTS}, {topics.MESSAGING_BLOCKS, topics.MESSAGING_AUDIT}),
+    # blocking and announcements also record accesses to the audit topic, and each keeps
+    # its lists from its own topic (block lists, announcement timelines).
+    "blocking": (
+        {topics.PRACTICE_CLIENTS, topics.MESSAGING_BLOCKS},
+        {topics.MESSAGING_BLOCKS, topics.MESSAGING_AUDIT},
+    ),
     "announcements": (
-        {topics.PRACTICE_CLIENTS, topics.MESSAGING_DELIVERIES},
+        {topics.PRACTICE_CLIENTS, topics.MESSAGING_DELIVERIES, topics.MESSAGING_ANNOUNCEMENTS},
         {topics.MESSAGING_ANNOUNCEMENTS, topics.MESSAGING_AUDIT},
     ),
     "notify": (

@@ -128,6 +128,13 @@ async def test_rewrapped_texts_read_after_the_old_key_is_removed() -> None:
         assert r.status_code == 202, r.text
         announcement_id = r.json()["announcement_id"]
 
+        async def listed() -> bool:
+            """The client's list shows it (a projection, kept a moment after the send)."""
+            inbox = await notices.get("/v1/me/announcements", headers=as_client)
+            return any(i["announcement_id"] == announcement_id for i in inbox.json()["items"])
+
+        await eventually(listed)
+
     async with services(databases, keys=ENCRYPTION_KEYS, active="k2") as (threads, notices):
         r = await threads.post(
             f"/v1/threads/{thread_id}/messages",

@@ -23,12 +23,11 @@ class Inbox:
         self, practice_id: str, client_id: str, *, after: str | None, limit: int
     ) -> Page[InboxItem]:
         """Announcements addressed to the client, newest first, with their read state."""
-        found = await self.announcements.addressed_to(
-            practice_id, client_id, after=after, limit=limit + 1
+        page = await self.announcements.addressed_to(
+            practice_id, client_id, after=after, limit=limit
         )
-        ids = [a.announcement_id for a in found]
+        ids = [a.announcement_id for a in page.items]
         read = await self.reads.read_among(client_id, ids) if ids else set()
-        page = Page.of(found, limit)
         return Page([InboxItem(a, a.announcement_id in read) for a in page.items], page.next_after)
 
     async def get(self, announcement_id: str, practice_id: str, client_id: str) -> InboxItem:

@@ -19,10 +19,7 @@ class SentAnnouncements:
         self, practice_id: str, author_id: str, *, after: str | None, limit: int
     ) -> Page[SentItem]:
         """The author's announcements, newest first, with their stats."""
-        found = await self.announcements.by_author(
-            practice_id, author_id, after=after, limit=limit + 1
-        )
-        page = Page.of(found, limit)
+        page = await self.announcements.by_author(practice_id, author_id, after=after, limit=limit)
         items = await asyncio.gather(*(self.with_stats(a) for a in page.items))
         return Page(list(items), page.next_after)
 

@@ -3,8 +3,9 @@
 An announcement's `_id` derives from its author's idempotency key, so a repeat is found by
 `_id` and a concurrent duplicate is turned away by the `_id` index. Its recipients are also
 stored by bucket (up to `BUCKET_SIZE` ids each, by a stable hash of the id), so whether a
-client is one of them is one read by `_id`. The lists by author and by recipient still
-query the collection (to move to `_id`-keyed lists like the threads' inboxes).
+client is one of them is one read by `_id`. The lists by author and by recipient walk
+the timelines (`timelines.py`) the consumer of the announcements' own events keeps, and
+read what they find by `_id`: a list is eventually consistent, a few ms behind a send.
 """
 
 import hashlib
@@ -17,14 +18,22 @@ from pymongo.errors import BulkWriteError
 from services.announcements.domain import (
     Announcement,
     Draft,
+    Page,
     Publication,
     Receipt,
     announcement_id_for,
     sort_key,
 )
+from services.announcements.store.timelines import (
+    Entry,
+    Posting,
+    Timelines,
+    author_owner,
+    practice_owner,
+)
 from shared.clock import utcnow
 from shared.crypto import EnvelopeCipher
-from shared.mongo import DUPLICATE_KEY, DuplicateKeyError
+from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index, find_each
 from shared.outbox import new_revision
 
 # Recipients per bucket: whether a client is one is a read of one bucket by `_id`.
@@ -33,6 +42,8 @@ BUCKET_SIZE = 1000
 _WITHOUT_RECIPIENTS = {"recipient_ids": 0}
 # A publication needs the recipients and no text.
 _WITHOUT_TEXT = {"body": 0, "subject": 0, "recipients": 0}
+# What a timeline entry records of an announcement.
+_LISTED = {"practice_id": 1, "author_id": 1, "sort_key": 1, "recipients": 1}
 
 
 def _bucket_of(recipient_id: str, buckets: int) -> int:
@@ -47,19 +58,17 @@ def _bucket_id(announcement_id: str, digest: str, n: int) -> str:
 class AnnouncementStore:
     """Announcements with their resolved recipients; texts sealed at rest."""
 
-    def __init__(self, db: Any, cipher: EnvelopeCipher) -> None:
+    def __init__(self, db: Any, cipher: EnvelopeCipher, timelines: Timelines) -> None:
         self._announcements = db["announcements"]
         self._buckets = db["announcement_recipients"]
         self._cipher = cipher
+        self._timelines = timelines
 
     async def ensure_indexes(self) -> None:
-        """The author's list and the recipients' inbox (idempotency is the `_id` itself)."""
-        await self._announcements.create_index(
-            [("practice_id", 1), ("author_id", 1), ("sort_key", -1)], name="author_list"
-        )
-        await self._announcements.create_index(
-            [("recipient_ids", 1), ("sort_key", -1)], name="recipient_inbox"
-        )
+        """None: idempotency is the `_id` itself and the lists are timelines. The indexes
+        the lists used to query go (the recipients' one was costly to keep)."""
+        for name in ("author_list", "recipient_inbox"):
+            await drop_index(self._announcements, name)
 
     async def insert(self, announcement_id: str, draft: Draft) -> Publication | None:
         """Write the announcement in one insert; None when its id (its author's idempotency
@@ -133,19 +142,75 @@ class AnnouncementStore:
         doc = await self._announcements.find_one({"_id": announcement_id}, _WITHOUT_RECIPIENTS)
         return self._announcement(doc) if doc else None
 
+    async def list_published(self, published: list[tuple[str, int]]) -> None:
+        """Put published announcements on their practice's and author's timelines, each in
+        the partition its event came from. One this database does not hold is skipped: every
+        deployment on the broker (tests included) shares the topic."""
+        ids = list(dict.fromkeys(i for i, _ in published))
+        docs = dict(zip(ids, await find_each(self._announcements, ids, _LISTED), strict=True))
+        postings = []
+        for announcement_id, partition in published:
+            doc = docs[announcement_id]
+            if doc is None:
+                continue
+            where = doc.get("recipients")
+            entry = Entry(
+                announcement_id,
+                doc["sort_key"],
+                (where["digest"], where["buckets"]) if where else None,
+            )
+            for owner in (
+                practice_owner(doc["practice_id"]),
+                author_owner(doc["practice_id"], doc["author_id"]),
+            ):
+                postings.append(Posting(owner, partition, entry))
+        await self._timelines.append(postings)
+
     async def by_author(
         self, practice_id: str, author_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]:
+    ) -> Page[Announcement]:
         """An author's announcements, newest first."""
-        where: dict[str, Any] = {"practice_id": practice_id, "author_id": author_id}
-        return await self._page(where, after=after, limit=limit)
+        owner = author_owner(practice_id, author_id)
+        entries, next_after = await self._timelines.scan(owner, after=after, limit=limit, keep=None)
+        docs = await find_each(self._announcements, [e.id for e in entries], _WITHOUT_RECIPIENTS)
+        found = [
+            self._announcement(d)
+            for d in docs
+            if d is not None and (d["practice_id"], d["author_id"]) == (practice_id, author_id)
+        ]
+        return Page(found, next_after)
 
     async def addressed_to(
         self, practice_id: str, client_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]:
-        """Announcements whose recipients include the client, newest first."""
-        where: dict[str, Any] = {"practice_id": practice_id, "recipient_ids": client_id}
-        return await self._page(where, after=after, limit=limit)
+    ) -> Page[Announcement]:
+        """Announcements whose recipients include the client, newest first: the practice's
+        timeline, each entry checked against the one bucket that would list the client."""
+
+        async def addressed(entries: list[Entry]) -> list[Entry]:
+            return await self._addressed_among(entries, client_id)
+
+        owner = practice_owner(practice_id)
+        entries, next_after = await self._timelines.scan(
+            owner, after=after, limit=limit, keep=addressed
+        )
+        docs = await find_each(self._announcements, [e.id for e in entries], _WITHOUT_RECIPIENTS)
+        found = [self._announcement(d) for d in docs if d is not None]
+        return Page(found, next_after)
+
+    async def _addressed_among(self, entries: list[Entry], client_id: str) -> list[Entry]:
+        """Those entries whose announcement addresses the client: one bucket read each,
+        batched (its own recipient list for one stored before recipients had buckets)."""
+        located = [(e.id, e.where) for e in entries if e.where is not None]
+        bucket_ids = [
+            _bucket_id(i, digest, _bucket_of(client_id, count)) for i, (digest, count) in located
+        ]
+        found = await find_each(self._buckets, bucket_ids)
+        hits = {i for (i, _), b in zip(located, found, strict=True) if b and client_id in b["ids"]}
+        unbucketed = [e.id for e in entries if e.where is None]
+        for doc in await find_each(self._announcements, unbucketed, {"recipient_ids": 1}):
+            if doc is not None and client_id in doc["recipient_ids"]:
+                hits.add(doc["_id"])
+        return [e for e in entries if e.id in hits]
 
     async def get_addressed_to(
         self, announcement_id: str, practice_id: str, client_id: str
@@ -174,14 +239,6 @@ class AnnouncementStore:
         n = _bucket_of(client_id, where["buckets"])
         bucket = await self._buckets.find_one({"_id": _bucket_id(doc["_id"], where["digest"], n)})
         return bucket is not None and client_id in bucket["ids"]
-
-    async def _page(
-        self, where: dict[str, Any], *, after: str | None, limit: int
-    ) -> list[Announcement]:
-        if after:
-            where["sort_key"] = {"$lt": after}
-        cursor = self._announcements.find(where, _WITHOUT_RECIPIENTS).sort("sort_key", -1)
-        return [self._announcement(doc) async for doc in cursor.limit(limit)]
 
     def _announcement(self, doc: dict[str, Any]) -> Announcement:
         aad = doc["_id"]

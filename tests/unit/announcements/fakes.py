@@ -16,6 +16,7 @@ from services.announcements.domain import (
     Counter,
     Draft,
     Outcome,
+    Page,
     Publication,
     Reach,
     Receipt,
@@ -109,9 +110,12 @@ class FakeAnnouncements:
         found = self.stored.get(announcement_id)
         return _announcement(found) if found else None
 
+    async def list_published(self, published: list[tuple[str, int]]) -> None:
+        """Nothing to keep: the lists above read `stored` itself."""
+
     async def by_author(
         self, practice_id: str, author_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]:
+    ) -> Page[Announcement]:
         return self._page(
             lambda s: (s.draft.practice_id, s.draft.author_id) == (practice_id, author_id),
             after,
@@ -120,7 +124,7 @@ class FakeAnnouncements:
 
     async def addressed_to(
         self, practice_id: str, client_id: str, *, after: str | None, limit: int
-    ) -> list[Announcement]:
+    ) -> Page[Announcement]:
         return self._page(
             lambda s: s.draft.practice_id == practice_id and client_id in s.draft.recipient_ids,
             after,
@@ -140,13 +144,13 @@ class FakeAnnouncements:
 
     def _page(
         self, where: Callable[[Stored], bool], after: str | None, limit: int
-    ) -> list[Announcement]:
+    ) -> Page[Announcement]:
         found = sorted(
             (s for s in self.stored.values() if where(s) and (not after or s.sort_key < after)),
             key=lambda s: s.sort_key,
             reverse=True,
         )
-        return [_announcement(s) for s in found[:limit]]
+        return Page.of([_announcement(s) for s in found[: limit + 1]], limit)
 
 
 def _announcement(s: Stored) -> Announcement:
