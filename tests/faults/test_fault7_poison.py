@@ -41,7 +41,7 @@ GROUPS = {
     topics.MESSAGING_BLOCKS: ["threads.blocks", "blocking.lists"],
     topics.MESSAGING_INBOX: ["threads.inbox"],
     topics.MESSAGING_DELIVERIES: ["announcements.deliveries"],
-    topics.MESSAGING_ANNOUNCEMENTS: ["notify.fanout.announcements"],
+    topics.MESSAGING_ANNOUNCEMENTS: ["notify.fanout.announcements", "announcements.timelines"],
     topics.MESSAGING_MESSAGES: ["notify.fanout.messages"],
     topics.MESSAGING_NOTIFICATIONS: ["notify.deliveries"],
     topics.MESSAGING_THREADS: ["notify.read_state"],
