@@ -53,7 +53,8 @@ async def test_every_recipient_and_no_one_else_is_addressed(watched: Watched) ->
     assert await watched.store.get_addressed_to("a-1", practice, "c-someone-else") is None
     assert watched.filters.seen
     assert all(id_lookup(f) for f in watched.filters.seen), watched.filters.seen
-    assert await watched.db["announcement_recipients"].count_documents({}) == 3
+    buckets = -(-len(recipients) // BUCKET_SIZE)  # rounded up
+    assert await watched.db["announcement_recipients"].count_documents({}) == buckets
 
 
 async def test_a_rival_request_with_other_recipients_leaves_the_stored_one_whole(
@@ -67,3 +68,38 @@ async def test_a_rival_request_with_other_recipients_leaves_the_stored_one_whole
 
     assert await watched.store.is_addressed_to("a-2", practice, "c-2")
     assert not await watched.store.is_addressed_to("a-2", practice, "c-3")
+
+
+async def test_the_recipients_are_kept_in_their_buckets_and_published_alike_after_a_crash(
+    watched: Watched,
+) -> None:
+    recipients = [unique("c-") for _ in range(2 * BUCKET_SIZE + 7)]
+    first = await watched.store.insert(unique("a-"), draft(unique("pr-"), recipients))
+    assert first is not None
+
+    stored = await watched.db["announcements"].find_one({"_id": first.announcement_id})
+    recovered = await watched.store.publication(first.announcement_id)
+
+    assert "recipient_ids" not in stored
+    assert stored["recipient_count"] == len(recipients)
+    # A recovery republishes the same parts: the same recipients, in the same order.
+    assert recovered is not None
+    assert recovered.recipient_ids == first.recipient_ids
+    assert sorted(first.recipient_ids) == sorted(recipients)
+
+
+async def test_an_announcement_stored_with_its_own_list_is_still_published_from_it(
+    watched: Watched,
+) -> None:
+    recipients = [unique("c-") for _ in range(3)]
+    first = await watched.store.insert(unique("a-"), draft(unique("pr-"), recipients))
+    assert first is not None
+    # As announcements were stored before their buckets held the only list.
+    await watched.db["announcements"].update_one(
+        {"_id": first.announcement_id},
+        {"$set": {"recipient_ids": recipients}, "$unset": {"recipients": ""}},
+    )
+
+    recovered = await watched.store.publication(first.announcement_id)
+
+    assert recovered is not None and list(recovered.recipient_ids) == recipients

@@ -1,9 +1,10 @@
 """Announcements with their resolved recipients; texts sealed at rest.
 
 An announcement's `_id` derives from its author's idempotency key, so a repeat is found by
-`_id` and a concurrent duplicate is turned away by the `_id` index. Its recipients are also
-stored by bucket (up to `BUCKET_SIZE` ids each, by a stable hash of the id), so whether a
-client is one of them is one read by `_id`. The lists by author and by recipient walk
+`_id` and a concurrent duplicate is turned away by the `_id` index. Its recipients are
+stored by bucket only (up to `BUCKET_SIZE` ids each, by a stable hash of the id), so whether
+a client is one of them is one read by `_id`, and reading the announcement never decodes its
+recipient list (announcements stored before kept theirs in the document, still read). The lists by author and by recipient walk
 the timelines (`timelines.py`) the consumer of the announcements' own events keeps, and
 read what they find by `_id`: a list is eventually consistent, a few ms behind a send.
 """
@@ -36,12 +37,15 @@ from shared.crypto import EnvelopeCipher
 from shared.mongo import DUPLICATE_KEY, DuplicateKeyError, drop_index, find_each
 from shared.outbox import new_revision
 
-# Recipients per bucket: whether a client is one is a read of one bucket by `_id`.
-BUCKET_SIZE = 1000
-# Reads never need the (possibly 50,000 long) recipient list back.
+# Recipients per bucket, on average: whether a client is one is a read of one bucket by
+# `_id`, and a page of a client's list reads one per announcement it considers, so a
+# bucket is small (FerretDB's cost is in decoding it: 20 buckets of 200 ids took 19 ms).
+BUCKET_SIZE = 100
+# Reads never need the recipient list that announcements stored before their buckets
+# carried (possibly 50,000 long) back.
 _WITHOUT_RECIPIENTS = {"recipient_ids": 0}
-# A publication needs the recipients and no text.
-_WITHOUT_TEXT = {"body": 0, "subject": 0, "recipients": 0}
+# A publication needs the recipients (where they are) and no text.
+_WITHOUT_TEXT = {"body": 0, "subject": 0}
 # What a timeline entry records of an announcement.
 _LISTED = {"practice_id": 1, "author_id": 1, "sort_key": 1, "recipients": 1}
 
@@ -86,26 +90,32 @@ class AnnouncementStore:
                 if draft.subject is not None
                 else None
             ),
-            "recipient_ids": list(draft.recipient_ids),
             "recipient_count": len(draft.recipient_ids),
             "created_at": created_at,
             "sort_key": sort_key(created_at, announcement_id),
             **new_revision(),
         }
-        doc["recipients"] = await self._add_buckets(announcement_id, draft.recipient_ids)
+        # The recipients live in their buckets only: every read of the announcement (a
+        # list's page, one announcement) would otherwise decode the whole list, which
+        # FerretDB does even when the projection leaves it out.
+        doc["recipients"], recipients = await self._add_buckets(
+            announcement_id, draft.recipient_ids
+        )
         try:
             await self._announcements.insert_one(doc)
         except DuplicateKeyError:
             return None
-        return _publication(doc)
+        return _publication(doc, recipients)
 
     async def _add_buckets(
         self, announcement_id: str, recipient_ids: tuple[str, ...]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """Store the recipients by bucket (before the announcement: a stored one has all
-        of its own); what the announcement records to find them. Keyed by a digest of the
-        list, so a concurrent request with the same key but other recipients writes other
-        buckets, and a repeat of this one finds its buckets written already."""
+        of its own); what the announcement records to find them, and the recipients in
+        bucket order, the order a publication lists them in (`publication` reads them back
+        so). Keyed by a digest of the list, so a concurrent request with the same key but
+        other recipients writes other buckets, and a repeat of this one finds its buckets
+        written already."""
         digest = hashlib.sha256("\n".join(recipient_ids).encode()).hexdigest()[:16]
         count = max(1, math.ceil(len(recipient_ids) / BUCKET_SIZE))
         buckets: list[list[str]] = [[] for _ in range(count)]
@@ -122,12 +132,21 @@ class AnnouncementStore:
         except BulkWriteError as error:
             if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
                 raise
-        return {"digest": digest, "buckets": count}
+        return {"digest": digest, "buckets": count}, tuple(i for ids in buckets for i in ids)
 
     async def publication(self, announcement_id: str) -> Publication | None:
         """A stored announcement as it is published, or None."""
         doc = await self._announcements.find_one({"_id": announcement_id}, _WITHOUT_TEXT)
-        return _publication(doc) if doc else None
+        if doc is None:
+            return None
+        where = doc.get("recipients")
+        if "recipient_ids" in doc or where is None:  # stored with its own list (before)
+            return _publication(doc, tuple(doc["recipient_ids"]))
+        ids = [_bucket_id(announcement_id, where["digest"], n) for n in range(where["buckets"])]
+        buckets = await find_each(self._buckets, ids)
+        if any(b is None for b in buckets):
+            raise LookupError(f"announcement {announcement_id}: a recipient bucket is missing")
+        return _publication(doc, tuple(i for b in buckets if b for i in b["ids"]))
 
     async def find_receipt(self, author_id: str, idempotency_key: str) -> Receipt | None:
         """The announcement an author already sent with this idempotency key, if any."""
@@ -254,12 +273,12 @@ class AnnouncementStore:
         )
 
 
-def _publication(doc: dict[str, Any]) -> Publication:
+def _publication(doc: dict[str, Any], recipient_ids: tuple[str, ...]) -> Publication:
     return Publication(
         announcement_id=doc["_id"],
         practice_id=doc["practice_id"],
         author_id=doc["author_id"],
-        recipient_ids=tuple(doc["recipient_ids"]),
+        recipient_ids=recipient_ids,
         created_at=doc["created_at"],
         revision=doc["rev"],
     )
