@@ -4,9 +4,10 @@ An announcement's `_id` derives from its author's idempotency key, so a repeat i
 `_id` and a concurrent duplicate is turned away by the `_id` index. Its recipients are
 stored by bucket only (`BUCKET_SIZE` ids each on average, by a stable hash of the id), so
 whether a client is one of them is one read by `_id`, and reading the announcement never
-decodes its recipient list (announcements stored before kept theirs in the document). The lists by author and by recipient walk
-the timelines (`timelines.py`) the consumer of the announcements' own events keeps, and
-read what they find by `_id`: a list is eventually consistent, a few ms behind a send.
+decodes its recipient list (announcements stored before kept theirs in the document).
+The lists by author and by recipient walk the timelines (`timelines.py`) the consumer of
+the announcements' own events keeps, and read what they find by `_id`: a list is
+eventually consistent, a few ms behind a send.
 """
 
 import hashlib
