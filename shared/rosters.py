@@ -34,6 +34,15 @@ def page_id(roster: str, page: int) -> str:
     return f"{roster}:{page}"
 
 
+def _entries(page: dict[str, Any] | None) -> list[Entry]:
+    """A page's entries; announcements' rosters once held bare ids (`ids`)."""
+    if page is None:
+        return []
+    if "entries" in page:
+        return list(page["entries"])
+    return [{"id": i} for i in page.get("ids", ())]
+
+
 class Rosters:
     """Rosters of one kind: a collection of heads and one of pages."""
 
@@ -61,7 +70,7 @@ class Rosters:
         counts = {r: head["pages"] if head else 0 for r, head in zip(order, heads, strict=True)}
         wanted = [page_id(r, n) for r in order for n in range(counts[r])]
         found = {
-            page: list(doc["entries"]) if doc else []
+            page: _entries(doc)
             for page, doc in zip(wanted, await find_each(self._pages, wanted), strict=True)
         }
         return {
@@ -75,7 +84,10 @@ class Rosters:
         await update_each(
             self._pages,
             [
-                ({"_id": page_id(r.id, n)}, {"$set": {"entries": r.pages[n]}})
+                (
+                    {"_id": page_id(r.id, n)},
+                    {"$set": {"entries": r.pages[n]}, "$unset": {"ids": ""}},
+                )
                 for r in changed
                 for n in sorted(r.changed)
             ],

@@ -68,7 +68,7 @@ async def test_a_full_page_starts_the_next_one(watched: Watched) -> None:
         await watched.db["client_roster_pages"].find_one({"_id": page_id(roster, n)})
         for n in range(3)
     ]
-    assert [len(p["ids"]) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 1]
+    assert [len(p["entries"]) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 1]
     assert len(await watched.clients.active_ids(practice)) == PAGE_SIZE * 2 + 1
 
 
@@ -120,7 +120,7 @@ async def listed(watched: Watched, practice: str, partition: int) -> list[str]:
         page = await watched.db["client_roster_pages"].find_one(
             {"_id": page_id(roster_id(practice, partition), n)}
         )
-        ids += page["ids"]
+        ids += [e["id"] for e in page["entries"]]
     return ids
 
 
@@ -142,7 +142,7 @@ async def test_a_batch_redelivered_after_its_pages_lists_each_client_once(
     assert sorted(await listed(watched, practice, 0)) == expected
     assert list(await watched.clients.active_ids(practice)) == expected
     doc = await watched.db["clients"].find_one({"_id": "a"})
-    assert doc["status"] == "inactive" and doc["roster_page"] is None
+    assert doc["status"] == "inactive" and doc["roster"] is None
 
 
 async def test_rosters_are_read_and_written_by_id_only(watched: Watched) -> None:
@@ -155,3 +155,29 @@ async def test_rosters_are_read_and_written_by_id_only(watched: Watched) -> None
 
     assert watched.filters.seen
     assert all(id_lookup(f) for f in watched.filters.seen)
+
+
+async def test_rosters_stored_as_bare_ids_are_read_and_changed_alike(watched: Watched) -> None:
+    """Earlier versions kept a page's ids bare and a client's page, not its roster."""
+    practice = unique("pr-")
+    roster = roster_id(practice, 0)
+    await watched.db["client_rosters"].insert_one({"_id": roster, "pages": 1})
+    await watched.db["client_roster_pages"].insert_one(
+        {"_id": page_id(roster, 0), "ids": ["a", "b"]}
+    )
+    for client in ("a", "b"):
+        await watched.db["clients"].insert_one(
+            {
+                "_id": client,
+                "practice_id": practice,
+                "status": "active",
+                "roster_page": page_id(roster, 0),
+            }
+        )
+    assert await watched.clients.active_ids(practice) == ("a", "b")
+
+    await upsert(watched, record(practice, "a", "inactive"), 0)
+
+    assert await watched.clients.active_ids(practice) == ("b",)
+    page = await watched.db["client_roster_pages"].find_one({"_id": page_id(roster, 0)})
+    assert page["entries"] == [{"id": "b"}] and "ids" not in page
